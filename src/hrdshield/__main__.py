@@ -1,0 +1,5 @@
+"""Allow `python -m hrdshield`."""
+
+from hrdshield.cli import main
+
+main()

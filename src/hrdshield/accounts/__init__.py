@@ -1,0 +1,1 @@
+"""People who sign in (users) and the trusted partner organisations they may belong to."""

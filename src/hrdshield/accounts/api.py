@@ -1,0 +1,131 @@
+"""JSON routes for sessions, users and organisations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from hrdshield.accounts import service
+from hrdshield.accounts.schemas import (
+    OrganisationCreate,
+    OrganisationRead,
+    SessionCreate,
+    SessionRead,
+    UserCreate,
+    UserRead,
+)
+from hrdshield.security.rbac import Permission, Principal
+from hrdshield.web.cookies import clear_session_cookie, set_session_cookie
+from hrdshield.web.deps import SESSION_COOKIE, current_principal, get_db, require
+from hrdshield.web.errors import problem
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.post("/session", response_model=SessionRead, status_code=201)
+def create_session(
+    body: SessionCreate, request: Request, response: Response, session: Session = Depends(get_db)
+) -> dict[str, object] | JSONResponse:
+    """Sign in; staff must send their current TOTP code in `totp_code`."""
+    if not request.app.state.client_throttle.hit(request.client.host if request.client else "-"):
+        raise HTTPException(status_code=429, detail="too many sign-in attempts; wait a few minutes")
+    try:
+        result = service.sign_in(
+            session=session,
+            email=body.email,
+            password=body.password,
+            totp_code=body.totp_code,
+            policy=request.app.state.login_policy,
+        )
+    except service.LoginRefused as refused:
+        # Answer instead of raising: raising rolls back the failure count, and lockout with it.
+        return problem(401, _refusal(refused))
+    if not result.complete:
+        service.end_session(session=session, token=result.token)
+        return problem(401, "this account needs a valid totp_code")
+    set_session_cookie(response, request, result.token)
+    return {"user": service.user_read(result.user), "csrf_token": request.state.csrf_token}
+
+
+def _refusal(refused: service.LoginRefused) -> str:
+    if refused.reason == "locked":
+        return "this account is locked for a while after too many failed attempts"
+    return "e-mail, password or code not recognised"
+
+
+@router.delete("/session", status_code=204)
+def delete_session(
+    request: Request,
+    response: Response,
+    session: Session = Depends(get_db),
+    _principal: Principal = Depends(current_principal),
+) -> None:
+    """Sign out."""
+    service.end_session(session=session, token=request.cookies.get(SESSION_COOKIE, ""))
+    clear_session_cookie(response, request)
+
+
+@router.get("/me", response_model=UserRead)
+def me(
+    session: Session = Depends(get_db), principal: Principal = Depends(current_principal)
+) -> dict[str, object]:
+    """Return the signed-in user."""
+    assert principal.user_id is not None  # noqa: S101  (a signed-in principal always has one)
+    return service.user_read(service.get_user(session=session, user_id=principal.user_id))
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+def create_user(
+    body: UserCreate,
+    session: Session = Depends(get_db),
+    principal: Principal = require(Permission.USER_MANAGE),
+) -> dict[str, object]:
+    """Create a user."""
+    user = service.create_user(
+        session=session,
+        actor=principal,
+        email=body.email,
+        display_name=body.display_name,
+        password=body.password,
+        role=body.role,
+        organisation_id=body.organisation_id,
+        languages=",".join(body.languages),
+        regions=",".join(code.upper() for code in body.regions),
+    )
+    return service.user_read(user)
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=500),
+    session: Session = Depends(get_db),
+    _principal: Principal = require(Permission.USER_MANAGE),
+) -> list[dict[str, object]]:
+    """List users."""
+    return [
+        service.user_read(user)
+        for user in service.list_users(session=session, offset=offset, limit=limit)
+    ]
+
+
+@router.post("/organisations", response_model=OrganisationRead, status_code=201)
+def create_organisation(
+    body: OrganisationCreate,
+    session: Session = Depends(get_db),
+    principal: Principal = require(Permission.ORGANISATION_MANAGE),
+) -> object:
+    """Register a trusted partner organisation."""
+    return service.create_organisation(
+        session=session, actor=principal, name=body.name, country=body.country
+    )
+
+
+@router.get("/organisations", response_model=list[OrganisationRead])
+def list_organisations(
+    session: Session = Depends(get_db),
+    _principal: Principal = require(Permission.ORGANISATION_MANAGE),
+) -> object:
+    """List trusted partner organisations."""
+    return service.list_organisations(session=session)

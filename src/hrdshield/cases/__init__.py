@@ -1,0 +1,1 @@
+"""Cases: incidents reported by people or raised by detection, worked by reviewers."""

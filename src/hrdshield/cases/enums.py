@@ -1,0 +1,49 @@
+"""Fixed vocabularies of the cases domain, stored by value."""
+
+from __future__ import annotations
+
+import enum
+
+
+class CaseCategory(enum.Enum):
+    """What happened, in the reporter's words."""
+
+    THREAT_OF_VIOLENCE = "threat_of_violence"
+    HARASSMENT = "harassment"
+    SMEAR_DISINFORMATION = "smear_disinformation"
+    DOXXING = "doxxing"
+    IMPERSONATION = "impersonation"
+    ACCOUNT_COMPROMISE = "account_compromise"
+    TAKEDOWN = "takedown"
+    PHISHING_SPYWARE = "phishing_spyware"
+    OTHER = "other"
+
+
+class Severity(enum.Enum):
+    """How urgent a case is; drives the SLA."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class CaseStatus(enum.Enum):
+    """Where a case is in its lifecycle."""
+
+    NEW = "new"
+    TRIAGED = "triaged"
+    IN_PROGRESS = "in_progress"
+    MITIGATED = "mitigated"
+    CLOSED = "closed"
+    DUPLICATE = "duplicate"
+
+
+class CaseSource(enum.Enum):
+    """Which channel opened the case."""
+
+    HRD = "hrd"
+    PARTNER = "partner"
+    STAFF = "staff"
+    DETECTION = "detection"
+    ANONYMOUS = "anonymous"

@@ -1,0 +1,135 @@
+"""Typed, read-only settings: the only module that reads the environment.
+
+Settings come from environment variables prefixed ``HRDSHIELD_`` and, optionally, a TOML file
+named by ``HRDSHIELD_CONFIG_FILE`` (the environment wins). Every bad value stops start-up with a
+message naming the variable; secret values never print.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "HRDSHIELD_"
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+class ConfigError(Exception):
+    """Raised when the configuration cannot be used; the message is meant for the operator."""
+
+
+class Settings(BaseModel):
+    """HRD Shield settings. Instances are frozen: pass them in, never mutate them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(Path("var"), description="Holds the SQLite file, uploads and keys.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; postgresql+psycopg://... for PostgreSQL."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs CSRF tokens; generated into DATA_DIR/keys when unset."
+    )
+    master_key: SecretStr | None = Field(
+        None,
+        description="Base64 32-byte key-encryption key; generated into DATA_DIR/keys when unset.",
+    )
+    cookie_secure: bool = Field(True, description="Mark cookies Secure; off only on loopback.")
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="Idle session lifetime.")
+    login_max_failures: int = Field(5, ge=1, le=100, description="Failures before lockout.")
+    login_lockout_minutes: int = Field(15, ge=1, le=24 * 60, description="First lockout length.")
+    login_client_limit: int = Field(
+        30, ge=1, le=10_000, description="Login attempts per client per 5 minutes."
+    )
+    max_request_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, le=1024**3, description="Largest request body accepted."
+    )
+    default_language: str = Field("en", description="UI language when nothing else is known.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    demo: bool = Field(False, description="Run the simulated demo platform's event generator.")
+    demo_interval_seconds: float = Field(
+        2.0, gt=0, le=3600, description="Seconds between demo event bursts."
+    )
+    environment: Literal["development", "production", "test"] = "production"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"unsupported database {scheme!r}; use sqlite:/// or postgresql+psycopg://"
+            )
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        from hrdshield.web.i18n import SUPPORTED_LANGUAGES  # noqa: PLC0415  (avoid import cycle)
+
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """Return the database URL, defaulting to SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hrdshield.sqlite3').resolve()}"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Return the folder that holds generated key material."""
+        return self.data_dir / "keys"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Return the folder that holds encrypted uploaded files."""
+        return self.data_dir / "uploads"
+
+
+def _file_values(environ: dict[str, str]) -> dict[str, Any]:
+    path = environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if not path:
+        return {}
+    try:
+        with Path(path).open("rb") as handle:
+            values = tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE: no such file: {path}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE: not valid TOML: {error}") from error
+    section = values.get("hrdshield", values)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE: [hrdshield] must be a table")
+    return section
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from a config file, the environment and explicit overrides, in that order."""
+    environ = dict(os.environ if environ is None else environ)
+    values = _file_values(environ)
+    for name in Settings.model_fields:
+        key = f"{ENV_PREFIX}{name.upper()}"
+        if key in environ:
+            values[name] = environ[key]
+    values.update(overrides)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from error
+
+
+def _describe(error: ValidationError) -> str:
+    lines = ["invalid configuration:"]
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "settings"
+        lines.append(f"  {ENV_PREFIX}{field.upper()}: {problem['msg']}")
+    return "\n".join(lines)

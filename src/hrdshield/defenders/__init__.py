@@ -1,0 +1,1 @@
+"""Enrolled human rights defenders, their consent, and the identifiers that protect them."""

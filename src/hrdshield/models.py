@@ -1,0 +1,15 @@
+"""Import every domain's tables so that ``Base.metadata`` is complete (for Alembic and tests)."""
+
+from hrdshield.accounts import models as accounts_models
+from hrdshield.cases import models as cases_models
+from hrdshield.defenders import models as defenders_models
+from hrdshield.demo_platform import models as demo_platform_models
+from hrdshield.security import models as security_models
+
+__all__ = [
+    "accounts_models",
+    "cases_models",
+    "defenders_models",
+    "demo_platform_models",
+    "security_models",
+]

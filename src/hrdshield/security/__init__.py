@@ -1,0 +1,1 @@
+"""Cryptography, authentication, access control and the audit log: the project's trust base."""

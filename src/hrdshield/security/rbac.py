@@ -1,0 +1,83 @@
+"""Roles, permissions and the one place where access is decided.
+
+Routes declare the permission they need with ``Depends(require(Permission.X))``; nothing else in
+the code base compares roles. Object-level rules (a partner sees only its own organisation's
+defenders) live in the services, which receive the principal.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.Enum):
+    """What a user is to HRD Shield; each role gets the least it needs."""
+
+    HRD = "hrd"
+    PARTNER = "partner"
+    REVIEWER = "reviewer"
+    LEAD = "lead"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        """Return whether this role must use two-factor authentication."""
+        return self is not Role.HRD
+
+
+class Permission(enum.Enum):
+    """An action a route performs; roles are granted permissions, never routes."""
+
+    PORTAL = "portal"  # an HRD's or partner's own pages
+    STAFF_HOME = "staff.home"  # the staff dashboard
+    DEFENDER_ENROL = "defender.enrol"  # enrol a defender (self, on behalf, or by staff)
+    DEFENDER_READ = "defender.read"  # read defenders' profiles (scoped in the service)
+    DEFENDER_UPDATE = "defender.update"  # change a defender's profile, risk or consent
+    DEFENDER_DIRECTORY = "defender.directory"  # staff pages listing and verifying defenders
+    ENROL_ON_BEHALF = "defender.enrol_on_behalf"  # a partner's pages to enrol a defender
+    CASE_CREATE = "case.create"  # open a case
+    CASE_READ = "case.read"  # read cases (scoped in the service)
+    ORGANISATION_MANAGE = "organisation.manage"
+    USER_MANAGE = "user.manage"
+    AUDIT_READ = "audit.read"
+
+
+_ALL_STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}  # staff who work with defenders
+
+GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.PORTAL: frozenset({Role.HRD, Role.PARTNER}),
+    Permission.STAFF_HOME: frozenset({Role.REVIEWER, Role.LEAD, Role.AUDITOR, Role.ADMIN}),
+    Permission.DEFENDER_ENROL: frozenset({Role.HRD, Role.PARTNER, *_ALL_STAFF}),
+    Permission.DEFENDER_READ: frozenset({Role.HRD, Role.PARTNER, *_ALL_STAFF}),
+    Permission.DEFENDER_UPDATE: frozenset({Role.HRD, Role.PARTNER, *_ALL_STAFF}),
+    Permission.DEFENDER_DIRECTORY: frozenset(_ALL_STAFF),
+    Permission.ENROL_ON_BEHALF: frozenset({Role.PARTNER}),
+    Permission.CASE_CREATE: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
+    Permission.CASE_READ: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
+    Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),
+    Permission.USER_MANAGE: frozenset({Role.ADMIN}),
+    Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.LEAD, Role.ADMIN}),
+}
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    """Return whether `role` holds `permission`."""
+    return role in GRANTS[permission]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a signed-in user, or the system/a rule when there is no person."""
+
+    user_id: str | None
+    role: Role | None
+    organisation_id: str | None = None
+    defender_id: str | None = None
+    kind: str = "user"
+
+    @classmethod
+    def system(cls, name: str = "system") -> Principal:
+        """Return the principal recorded for changes made by the service itself or a rule."""
+        return cls(user_id=name, role=None, kind="system")

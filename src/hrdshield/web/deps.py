@@ -1,0 +1,119 @@
+"""Request dependencies: the database session, the signed-in principal, CSRF and access control.
+
+``require(permission)`` is the single place where routes are guarded; the RBAC matrix test reads
+the permission it attaches to each route.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from hrdshield.accounts import service as accounts
+from hrdshield.accounts.models import User
+from hrdshield.defenders.models import Defender
+from hrdshield.security.models import WebSession
+from hrdshield.security.rbac import Permission, Principal, allowed
+from hrdshield.web.errors import NotAuthenticated
+
+SESSION_COOKIE = "hrdshield_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """Yield the request's session; commit when the route succeeds, roll back otherwise."""
+    factory = request.app.state.session_factory
+    with factory() as session, session.begin():
+        yield session
+
+
+def _load(session: Session, token: str | None) -> tuple[WebSession, User] | None:
+    if not token:
+        return None
+    web_session = accounts.find_session(session=session, token=token)
+    if web_session is None:
+        return None
+    user = session.get(User, web_session.user_id)
+    if user is None or not user.is_active:
+        return None
+    return web_session, user
+
+
+def principal_of(session: Session, user: User) -> Principal:
+    """Return the principal acting for `user`."""
+    defender_id = None
+    if user.role.value == "hrd":
+        defender_id = session.query(Defender.id).filter(Defender.user_id == user.id).scalar()
+    return Principal(
+        user_id=user.id,
+        role=user.role,
+        organisation_id=user.organisation_id,
+        defender_id=defender_id,
+    )
+
+
+def request_context(request: Request, session: Session = Depends(get_db)) -> None:
+    """Attach the principal (only for a fully signed-in session) to the request state."""
+    request.state.principal = None
+    request.state.pending_user = None
+    loaded = _load(session, request.cookies.get(SESSION_COOKIE))
+    if loaded is None:
+        return
+    web_session, user = loaded
+    if web_session.mfa_verified or not user.needs_two_factor:
+        request.state.principal = principal_of(session, user)
+    else:
+        request.state.pending_user = user
+
+
+async def csrf_protect(request: Request) -> None:
+    """Refuse unsafe requests that do not carry the CSRF token bound to this browser."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    content_type = request.headers.get("content-type", "")
+    is_form = content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+    if not is_form and SESSION_COOKIE not in request.cookies:
+        return  # no ambient credential to abuse: a cross-site page cannot send JSON or a cookie
+    expected = getattr(request.state, "csrf_token", "")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and is_form:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        raise HTTPException(
+            status_code=403,
+            detail="the form expired or came from another site; reload the page and try again",
+        )
+
+
+def current_principal(request: Request) -> Principal:
+    """Return the signed-in principal or ask the client to sign in."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise NotAuthenticated
+    return principal
+
+
+def require(permission: Permission) -> Any:
+    """Return a dependency that lets through only roles granted `permission`."""
+
+    def check(request: Request) -> Principal:
+        principal = current_principal(request)
+        if principal.role is None or not allowed(principal.role, permission):
+            raise HTTPException(status_code=403, detail="your role does not allow this")
+        return principal
+
+    check.permission = permission  # type: ignore[attr-defined]  # read by the RBAC matrix test
+    return Depends(check)
+
+
+def required_permission(dependency: Callable[..., Any]) -> Permission | None:
+    """Return the permission a `require()` dependency enforces, if it is one."""
+    return getattr(dependency, "permission", None)

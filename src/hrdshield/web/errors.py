@@ -1,0 +1,123 @@
+"""Every error becomes a clear answer: ``application/problem+json`` under /api, a page elsewhere.
+
+Malformed input is a 4xx with a message a person can act on. Unexpected failures are answered
+by the edge middleware with a bare 500 (only the type is logged: messages may hold personal data).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hrdshield.errors import DomainError
+from hrdshield.web import API_PREFIX
+from hrdshield.web.templating import render
+
+log = logging.getLogger("hrdshield.web")
+
+PROBLEM_TYPE = "application/problem+json"
+_TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal error",
+}
+
+
+class NotAuthenticated(Exception):
+    """The route needs a signed-in user and there is none."""
+
+
+def is_api(request: Request) -> bool:
+    """Return whether the request is for the JSON API."""
+    return request.url.path.startswith(API_PREFIX + "/") or request.url.path == API_PREFIX
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Return an RFC 9457 problem document."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def _error_page(request: Request, status: int, detail: str) -> Response:
+    return render(request, "error.html", {"status": status, "detail": detail}, status_code=status)
+
+
+def respond(request: Request, status: int, detail: str, **extra: Any) -> Response:
+    """Answer with a problem document or an error page, whichever the client is using."""
+    if is_api(request):
+        return problem(status, detail, **extra)
+    return _error_page(request, status, detail)
+
+
+def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    found = []
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ())]
+        if item.get("type") == "json_invalid":
+            found.append({"field": "body", "message": "the request body is not valid JSON"})
+            continue
+        found.append({"field": ".".join(location), "message": str(item.get("msg", "invalid"))})
+    return found[:50]
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError) -> Response:
+        return respond(request, error.status, error.detail)
+
+    @app.exception_handler(NotAuthenticated)
+    async def _unauthenticated(request: Request, _error: NotAuthenticated) -> Response:
+        if is_api(request):
+            return problem(401, "sign in first", headers={"WWW-Authenticate": "Session"})
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> Response:
+        errors = _validation_errors(error)
+        detail = "; ".join(f"{item['field']}: {item['message']}" for item in errors[:5])
+        return respond(
+            request, 422, detail or "invalid input", errors=errors if is_api(request) else None
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        detail = (
+            error.detail if isinstance(error.detail, str) else _TITLES.get(error.status_code, "")
+        )
+        headers = getattr(error, "headers", None)
+        if is_api(request):
+            return problem(error.status_code, detail, headers=headers)
+        return _error_page(request, error.status_code, detail)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, _error: IntegrityError) -> Response:
+        return respond(request, 409, "the change conflicts with existing records")
