@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEV_ENV := HRDSHIELD_ENVIRONMENT=development HRDSHIELD_COOKIE_SECURE=false
 
-.PHONY: run test install lint typecheck migrations-check pytest demo clean
+.PHONY: run test install browser lint typecheck migrations-check pytest demo clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ run: install
 	$(DEV_ENV) HRDSHIELD_DEMO=true $(BIN)/hrdshield serve --host 127.0.0.1 --port 8000
 
 ## make test: install, then lint, type-check, check migrations and run the whole suite
-test: install lint typecheck migrations-check pytest
+test: install browser lint typecheck migrations-check pytest
+
+## browser: Chromium, chromedriver and axe-core for the page tests (installs only what is missing)
+browser:
+	bash .ci/install-browser
 
 lint: install
 	$(BIN)/ruff check src tests
@@ -41,4 +45,4 @@ pytest: install
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache

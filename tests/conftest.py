@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, Type
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -26,6 +27,7 @@ from hrdshield import migrate
 from hrdshield.app import create_app
 from hrdshield.config import Settings, load_settings
 from hrdshield.db import make_engine, make_session_factory
+from hrdshield.security import passwords
 from hrdshield.security.crypto import Keyring, install_keyring
 
 POSTGRES_URL = os.environ.get("HRDSHIELD_TEST_DATABASE_URL", "")
@@ -93,6 +95,15 @@ class _PostgresTemplates:
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)'))
         self.admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Hash with argon2id at minimum cost: the suite creates hundreds of users."""
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.ID)
+    yield
+    passwords._hasher = original
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,9 @@ from hrdshield.config import Settings
 from hrdshield.db import make_engine, make_session_factory
 from hrdshield.defenders import api as defenders_api
 from hrdshield.defenders import pages as defenders_pages
+from hrdshield.demo_platform import pages as platform_pages
 from hrdshield.logging_setup import configure_logging
+from hrdshield.security import pages as security_pages
 from hrdshield.security.crypto import (
     Keyring,
     install_keyring,
@@ -29,7 +31,7 @@ from hrdshield.security.crypto import (
     load_or_create_secret,
 )
 from hrdshield.web import API_PREFIX, errors, health, pages
-from hrdshield.web.deps import csrf_protect, request_context
+from hrdshield.web.deps import csrf_protect, reject_nul_bytes, request_context
 from hrdshield.web.middleware import WebEdgeMiddleware
 from hrdshield.web.templating import TEMPLATES_DIR
 
@@ -77,7 +79,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         docs_url=None,  # Swagger UI would load third-party scripts; the JSON document is served
         redoc_url=None,
         lifespan=lifespan,
-        dependencies=[Depends(request_context), Depends(csrf_protect)],
+        dependencies=[Depends(reject_nul_bytes), Depends(request_context), Depends(csrf_protect)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -96,7 +98,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     for router in (accounts_api.router, defenders_api.router, cases_api.router):
         api.include_router(router)
     app.include_router(api)
-    for router in (health.router, pages.router, accounts_pages.router, defenders_pages.router):
+    for router in (
+        health.router,
+        pages.router,
+        accounts_pages.router,
+        defenders_pages.router,
+        platform_pages.router,
+        security_pages.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -39,7 +39,9 @@ class Settings(BaseModel):
         description="Base64 32-byte key-encryption key; generated into DATA_DIR/keys when unset.",
     )
     cookie_secure: bool = Field(True, description="Mark cookies Secure; off only on loopback.")
-    session_hours: int = Field(12, ge=1, le=24 * 30, description="Idle session lifetime.")
+    session_hours: int = Field(
+        12, ge=1, le=24 * 7, description="Idle session lifetime (sessions end after 7 days)."
+    )
     login_max_failures: int = Field(5, ge=1, le=100, description="Failures before lockout.")
     login_lockout_minutes: int = Field(15, ge=1, le=24 * 60, description="First lockout length.")
     login_client_limit: int = Field(

@@ -187,3 +187,35 @@ def test_openapi_document_is_served_without_third_party_viewers(client: TestClie
     assert "/api/v1/defenders" in document["paths"]
     assert client.get("/docs").status_code == 404
     assert client.get("/redoc").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "content_type"),
+    [
+        ("GET", "/api/v1/defenders/%00abc", None, None),
+        ("GET", "/staff/defenders?status=%00", None, None),
+        ("POST", "/api/v1/organisations", b'{"name": "Nul\\u0000Org"}', "application/json"),
+        (
+            "POST",
+            "/login",
+            b"email=a%00b%40example.test&password=x",
+            "application/x-www-form-urlencoded",
+        ),
+    ],
+)
+def test_nul_characters_are_refused_at_the_edge(
+    client: TestClient,
+    database: TestDatabase,
+    method: str,
+    path: str,
+    body: bytes | None,
+    content_type: str | None,
+) -> None:
+    with database.session_factory() as session, session.begin():
+        admin = factories.user(session, Role.ADMIN)
+    factories.sign_in(client, admin)
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.request(method, path, content=body, headers=headers)
+    assert response.status_code == 400
+    assert "NUL" in response.text
+    assert client.get("/api/v1/organisations").json() == []

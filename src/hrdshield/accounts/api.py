@@ -17,7 +17,7 @@ from hrdshield.accounts.schemas import (
 )
 from hrdshield.security.rbac import Permission, Principal
 from hrdshield.web.cookies import clear_session_cookie, set_session_cookie
-from hrdshield.web.deps import SESSION_COOKIE, current_principal, get_db, require
+from hrdshield.web.deps import DB_SESSION, SESSION_COOKIE, current_principal, require
 from hrdshield.web.errors import problem
 
 router = APIRouter(tags=["accounts"])
@@ -25,7 +25,7 @@ router = APIRouter(tags=["accounts"])
 
 @router.post("/session", response_model=SessionRead, status_code=201)
 def create_session(
-    body: SessionCreate, request: Request, response: Response, session: Session = Depends(get_db)
+    body: SessionCreate, request: Request, response: Response, session: Session = DB_SESSION
 ) -> dict[str, object] | JSONResponse:
     """Sign in; staff must send their current TOTP code in `totp_code`."""
     if not request.app.state.client_throttle.hit(request.client.host if request.client else "-"):
@@ -58,17 +58,17 @@ def _refusal(refused: service.LoginRefused) -> str:
 def delete_session(
     request: Request,
     response: Response,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     _principal: Principal = Depends(current_principal),
 ) -> None:
     """Sign out."""
-    service.end_session(session=session, token=request.cookies.get(SESSION_COOKIE, ""))
+    service.sign_out(session=session, token=request.cookies.get(SESSION_COOKIE, ""))
     clear_session_cookie(response, request)
 
 
 @router.get("/me", response_model=UserRead)
 def me(
-    session: Session = Depends(get_db), principal: Principal = Depends(current_principal)
+    session: Session = DB_SESSION, principal: Principal = Depends(current_principal)
 ) -> dict[str, object]:
     """Return the signed-in user."""
     assert principal.user_id is not None  # noqa: S101  (a signed-in principal always has one)
@@ -78,7 +78,7 @@ def me(
 @router.post("/users", response_model=UserRead, status_code=201)
 def create_user(
     body: UserCreate,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.USER_MANAGE),
 ) -> dict[str, object]:
     """Create a user."""
@@ -100,7 +100,7 @@ def create_user(
 def list_users(
     offset: int = Query(0, ge=0),
     limit: int = Query(100, ge=1, le=500),
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     _principal: Principal = require(Permission.USER_MANAGE),
 ) -> list[dict[str, object]]:
     """List users."""
@@ -113,7 +113,7 @@ def list_users(
 @router.post("/organisations", response_model=OrganisationRead, status_code=201)
 def create_organisation(
     body: OrganisationCreate,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.ORGANISATION_MANAGE),
 ) -> object:
     """Register a trusted partner organisation."""
@@ -124,7 +124,7 @@ def create_organisation(
 
 @router.get("/organisations", response_model=list[OrganisationRead])
 def list_organisations(
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     _principal: Principal = require(Permission.ORGANISATION_MANAGE),
 ) -> object:
     """List trusted partner organisations."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from hrdshield.accounts.models import User
 from hrdshield.security import totp
 from hrdshield.security.rbac import Principal
 from hrdshield.web.cookies import clear_session_cookie, set_session_cookie
-from hrdshield.web.deps import SESSION_COOKIE, get_db
+from hrdshield.web.deps import DB_SESSION, SESSION_COOKIE
 from hrdshield.web.i18n import translations
 from hrdshield.web.templating import render
 
@@ -53,7 +53,7 @@ def login(
     email: str = Form("", max_length=254),
     password: str = Form("", max_length=1024),
     next: str = Form("/home", max_length=500),  # noqa: A002  (form field name)
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Check the password; staff continue to the TOTP step."""
     _ = translations(request.state.language).gettext
@@ -110,7 +110,7 @@ def two_factor(
     request: Request,
     code: str = Form("", max_length=20),
     next: str = Form("/home", max_length=500),  # noqa: A002
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Check the TOTP code and complete the sign-in with a fresh session token."""
     user = _pending(request)
@@ -159,7 +159,7 @@ def two_factor_setup(
     secret: str = Form("", max_length=64),
     code: str = Form("", max_length=20),
     next: str = Form("/home", max_length=500),  # noqa: A002
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
 ) -> Response:
     """Store the TOTP secret once a valid code proves the app is set up."""
     user = _pending(request)
@@ -195,9 +195,9 @@ def two_factor_setup(
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(get_db)) -> Response:
+def logout(request: Request, session: Session = DB_SESSION) -> Response:
     """Sign out and forget the session."""
-    service.end_session(session=session, token=request.cookies.get(SESSION_COOKIE, ""))
+    service.sign_out(session=session, token=request.cookies.get(SESSION_COOKIE, ""))
     response = _redirect("/")
     clear_session_cookie(response, request)
     return response

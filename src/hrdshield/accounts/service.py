@@ -278,6 +278,7 @@ def start_session(*, session: Session, user: User, mfa_verified: bool, policy: L
     )
     if mfa_verified or not user.needs_two_factor:
         user.last_login_at = now
+        user.lockouts = 0  # only a complete sign-in ends the doubling of lockouts
         audit.record(
             session,
             actor=Principal(user.id, user.role),
@@ -287,6 +288,22 @@ def start_session(*, session: Session, user: User, mfa_verified: bool, policy: L
         )
     session.flush()
     return token
+
+
+ABSOLUTE_SESSION_DAYS = 7
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def touch_session(*, web_session: WebSession, policy: LoginPolicy) -> None:
+    """Extend an idle session on use, never past its absolute lifetime."""
+    now = clock.now()
+    if now - web_session.last_seen_at < _TOUCH_EVERY:
+        return  # spare a write on every request
+    web_session.last_seen_at = now
+    web_session.expires_at = min(
+        now + timedelta(hours=policy.session_hours),
+        web_session.created_at + timedelta(days=ABSOLUTE_SESSION_DAYS),
+    )
 
 
 def find_session(*, session: Session, token: str) -> WebSession | None:
@@ -308,6 +325,21 @@ def upgrade_session(*, session: Session, token: str, user: User, policy: LoginPo
 def end_session(*, session: Session, token: str) -> None:
     """Delete the session for `token`."""
     session.execute(delete(WebSession).where(WebSession.id == _token_id(token)))
+
+
+def sign_out(*, session: Session, token: str) -> None:
+    """End the session for `token` at its user's request, and record it."""
+    web_session = find_session(session=session, token=token)
+    end_session(session=session, token=token)
+    user = session.get(User, web_session.user_id) if web_session is not None else None
+    if user is not None:
+        audit.record(
+            session,
+            actor=Principal(user.id, user.role, user.organisation_id),
+            action="user.logout",
+            entity_type="user",
+            entity_id=user.id,
+        )
 
 
 def purge_expired_sessions(*, session: Session) -> int:

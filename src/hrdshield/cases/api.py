@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from hrdshield.cases import service
 from hrdshield.cases.models import Case
 from hrdshield.cases.schemas import CaseCreate, CaseRead
 from hrdshield.security.rbac import Permission, Principal
-from hrdshield.web.deps import get_db, require
+from hrdshield.web.deps import DB_SESSION, require
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/cases", tags=["cases"])
 @router.post("", response_model=CaseRead, status_code=201)
 def create_case(
     body: CaseCreate,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.CASE_CREATE),
 ) -> Case:
     """Open a case."""
@@ -27,7 +27,7 @@ def create_case(
 @router.get("", response_model=list[CaseRead])
 def list_cases(
     limit: int = Query(50, ge=1, le=200),
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.CASE_READ),
 ) -> list[Case]:
     """List the newest cases you may see."""
@@ -37,7 +37,7 @@ def list_cases(
 @router.get("/{case_id}", response_model=CaseRead)
 def get_case(
     case_id: str,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.CASE_READ),
 ) -> Case:
     """Return one case."""

@@ -17,7 +17,7 @@ from hrdshield.cases.schemas import CaseCreate
 from hrdshield.defenders import service as defenders
 from hrdshield.defenders.enums import RiskLevel
 from hrdshield.defenders.models import Defender
-from hrdshield.errors import NotFound
+from hrdshield.errors import NotFound, ValidationProblem
 from hrdshield.security import audit
 from hrdshield.security.rbac import Principal, Role
 
@@ -68,6 +68,8 @@ def create(*, session: Session, actor: Principal, case_in: CaseCreate) -> Case:
     defender: Defender | None = None
     defender_id = case_in.defender_id
     if actor.role is Role.HRD:
+        if actor.defender_id is None:
+            raise ValidationProblem("enrol as a defender before opening a case")
         defender_id = actor.defender_id
     if defender_id is not None:
         defender = defenders.get(session=session, actor=actor, defender_id=defender_id)

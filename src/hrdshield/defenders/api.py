@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from hrdshield.defenders import service
@@ -18,7 +18,7 @@ from hrdshield.defenders.schemas import (
     IdentifiersAdd,
 )
 from hrdshield.security.rbac import Permission, Principal
-from hrdshield.web.deps import get_db, require
+from hrdshield.web.deps import DB_SESSION, require
 
 router = APIRouter(prefix="/defenders", tags=["defenders"])
 
@@ -56,7 +56,7 @@ def defender_read(defender: Defender) -> dict[str, Any]:
 @router.post("", response_model=DefenderRead, status_code=201)
 def enrol(
     body: DefenderCreate,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_ENROL),
 ) -> dict[str, Any]:
     """Enrol a defender (yourself, on behalf of one as a partner, or as staff)."""
@@ -68,7 +68,7 @@ def list_defenders(
     offset: int = Query(0, ge=0, le=1_000_000),
     limit: int = Query(50, ge=1, le=200),
     status: DefenderStatus | None = None,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_READ),
 ) -> dict[str, Any]:
     """List the defenders you may see."""
@@ -92,7 +92,7 @@ def list_defenders(
 @router.get("/{defender_id}", response_model=DefenderRead)
 def get_defender(
     defender_id: str,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_READ),
 ) -> dict[str, Any]:
     """Return one defender."""
@@ -103,7 +103,7 @@ def get_defender(
 def update_defender(
     defender_id: str,
     body: DefenderUpdate,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_UPDATE),
 ) -> dict[str, Any]:
     """Change a defender's profile."""
@@ -116,7 +116,7 @@ def update_defender(
 def add_identifiers(
     defender_id: str,
     body: IdentifiersAdd,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_UPDATE),
 ) -> dict[str, int]:
     """Add protected identifiers (stored as keyed hashes only)."""
@@ -130,7 +130,7 @@ def add_identifiers(
 def grant_consent(
     defender_id: str,
     scope: ConsentScope,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_UPDATE),
 ) -> dict[str, Any]:
     """Record a consent."""
@@ -145,7 +145,7 @@ def grant_consent(
 def withdraw_consent(
     defender_id: str,
     scope: ConsentScope,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_UPDATE),
 ) -> dict[str, Any]:
     """Withdraw a consent; withdrawing `processing` ends the enrolment."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from hrdshield.defenders.schemas import DefenderCreate, DefenderUpdate, Identifi
 from hrdshield.errors import DomainError
 from hrdshield.security.rbac import Permission, Principal, Role
 from hrdshield.web.cookies import set_session_cookie
-from hrdshield.web.deps import get_db, require
+from hrdshield.web.deps import DB_SESSION, require
 from hrdshield.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -125,8 +125,11 @@ def self_enrol_form(request: Request) -> Response:
 
 
 @router.post("/enrol")
-async def self_enrol(request: Request, session: Session = Depends(get_db)) -> Response:
+async def self_enrol(request: Request, session: Session = DB_SESSION) -> Response:
     """Create a defender account and enrolment; staff verify it before protection starts."""
+    principal = request.state.principal
+    if principal is not None and principal.role is not Role.HRD:
+        return RedirectResponse("/home", status_code=303)
     values = await _read_form(request)
     try:
         defender_in = _to_create(values)
@@ -195,7 +198,7 @@ def partner_enrol_form(
 @router.post("/portal/defenders/new")
 async def partner_enrol(
     request: Request,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.ENROL_ON_BEHALF),
 ) -> Response:
     """Enrol a defender on their behalf."""
@@ -207,7 +210,7 @@ def staff_list(
     request: Request,
     status: DefenderStatus | None = None,
     offset: int = 0,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_DIRECTORY),
 ) -> Response:
     """List defenders, newest first, optionally by status."""
@@ -238,7 +241,7 @@ def staff_enrol_form(
 @router.post("/staff/defenders/new")
 async def staff_enrol(
     request: Request,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_DIRECTORY),
 ) -> Response:
     """Enrol a defender as staff."""
@@ -249,7 +252,7 @@ async def staff_enrol(
 def staff_detail(
     request: Request,
     defender_id: str,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_DIRECTORY),
 ) -> Response:
     """Show one defender's profile and consent history."""
@@ -269,7 +272,7 @@ def staff_detail(
 def staff_set_status(
     defender_id: str,
     status: DefenderStatus = Form(...),
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.DEFENDER_DIRECTORY),
 ) -> Response:
     """Verify (activate) or suspend a defender's protection."""

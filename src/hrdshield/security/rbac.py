@@ -37,6 +37,7 @@ class Permission(enum.Enum):
     DEFENDER_UPDATE = "defender.update"  # change a defender's profile, risk or consent
     DEFENDER_DIRECTORY = "defender.directory"  # staff pages listing and verifying defenders
     ENROL_ON_BEHALF = "defender.enrol_on_behalf"  # a partner's pages to enrol a defender
+    PLATFORM_FEED = "platform.feed"  # the (demo) platform's event feed
     CASE_CREATE = "case.create"  # open a case
     CASE_READ = "case.read"  # read cases (scoped in the service)
     ORGANISATION_MANAGE = "organisation.manage"
@@ -54,6 +55,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.DEFENDER_UPDATE: frozenset({Role.HRD, Role.PARTNER, *_ALL_STAFF}),
     Permission.DEFENDER_DIRECTORY: frozenset(_ALL_STAFF),
     Permission.ENROL_ON_BEHALF: frozenset({Role.PARTNER}),
+    Permission.PLATFORM_FEED: frozenset(_ALL_STAFF),
     Permission.CASE_CREATE: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
     Permission.CASE_READ: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
     Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),

@@ -33,6 +33,11 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
+# "function" scope commits before the response goes out; the default would commit after it, and a
+# fast browser following a redirect could then miss the change it was redirected to see.
+DB_SESSION: Any = Depends(get_db, scope="function")
+
+
 def _load(session: Session, token: str | None) -> tuple[WebSession, User] | None:
     if not token:
         return None
@@ -58,7 +63,28 @@ def principal_of(session: Session, user: User) -> Principal:
     )
 
 
-def request_context(request: Request, session: Session = Depends(get_db)) -> None:
+_NUL_MARKERS = (b"\x00", b"\\u0000")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def reject_nul_bytes(request: Request) -> None:
+    """Refuse NUL characters in the address, query or fields: none needs one, PostgreSQL fails."""
+    if "\x00" in request.url.path or b"%00" in request.scope.get("query_string", b""):
+        raise HTTPException(status_code=400, detail="the address contains a NUL character")
+    if request.method not in UNSAFE_METHODS:
+        return
+    if request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        form = await request.form()  # parsed once and cached; files are not inspected
+        values = [*form.keys(), *(value for value in form.values() if isinstance(value, str))]
+        found = any("\x00" in value for value in values)
+    else:
+        body = (await request.body()).lower()
+        found = any(marker in body for marker in _NUL_MARKERS)
+    if found:
+        raise HTTPException(status_code=400, detail="the request contains a NUL character")
+
+
+def request_context(request: Request, session: Session = DB_SESSION) -> None:
     """Attach the principal (only for a fully signed-in session) to the request state."""
     request.state.principal = None
     request.state.pending_user = None
@@ -66,6 +92,7 @@ def request_context(request: Request, session: Session = Depends(get_db)) -> Non
     if loaded is None:
         return
     web_session, user = loaded
+    accounts.touch_session(web_session=web_session, policy=request.app.state.login_policy)
     if web_session.mfa_verified or not user.needs_two_factor:
         request.state.principal = principal_of(session, user)
     else:

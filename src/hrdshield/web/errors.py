@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hrdshield.errors import DomainError
@@ -121,3 +121,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, _error: IntegrityError) -> Response:
         return respond(request, 409, "the change conflicts with existing records")
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, _error: DataError) -> Response:
+        # A value the database cannot store (out of range, too long for its column).
+        return respond(request, 422, "a value is too long or not acceptable; nothing was saved")

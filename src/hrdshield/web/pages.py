@@ -11,7 +11,7 @@ from hrdshield.cases.models import Case
 from hrdshield.defenders.models import Defender
 from hrdshield.security.models import AuditEntry
 from hrdshield.security.rbac import Permission, Principal, Role
-from hrdshield.web.deps import current_principal, get_db, require
+from hrdshield.web.deps import DB_SESSION, current_principal, require
 from hrdshield.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ def _counts(session: Session, column: object) -> dict[str, int]:
 @router.get("/staff")
 def staff_home(
     request: Request,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     _principal: Principal = require(Permission.STAFF_HOME),
 ) -> Response:
     """Show staff the state of protection at a glance."""
@@ -57,7 +57,7 @@ def staff_home(
 @router.get("/portal")
 def portal_home(
     request: Request,
-    session: Session = Depends(get_db),
+    session: Session = DB_SESSION,
     principal: Principal = require(Permission.PORTAL),
 ) -> Response:
     """Show a defender their enrolment, or a partner the defenders they enrolled."""

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hrdshield.security.rbac import Permission, Principal, allowed
 from hrdshield.web.i18n import SUPPORTED_LANGUAGES, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -35,6 +36,7 @@ def render(
     """Render `template` in the request's language, with its principal and CSRF token."""
     code = getattr(request.state, "language", "en")
     catalog = translations(code)
+    principal: Principal | None = getattr(request.state, "principal", None)
     values: dict[str, Any] = {
         "request": request,
         "lang": SUPPORTED_LANGUAGES[code],
@@ -42,7 +44,12 @@ def render(
         "language_url": lambda other: language_url(request, other),
         "_": catalog.gettext,
         "ngettext": catalog.ngettext,
-        "principal": getattr(request.state, "principal", None),
+        "principal": principal,
+        "can": lambda name: (
+            principal is not None
+            and principal.role is not None
+            and allowed(principal.role, Permission(name))
+        ),
         "csrf_token": getattr(request.state, "csrf_token", ""),
     }
     values.update(context or {})
