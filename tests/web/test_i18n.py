@@ -312,7 +312,13 @@ def test_messages_from_python_code_are_translated(client) -> None:  # type: igno
     )
     assert response.status_code == 401
     page = _assert_language(response, "es")
-    assert page.shows(_in("es", "E-mail or password not recognised."))
+    assert page.shows(
+        _in(
+            "es",
+            "E-mail or password not recognised. After repeated failures, sign-in is paused for "
+            "a while.",
+        )
+    )
 
 
 def test_error_pages_use_the_chosen_language(client) -> None:  # type: ignore[no-untyped-def]

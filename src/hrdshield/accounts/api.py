@@ -48,10 +48,10 @@ def create_session(
     return {"user": service.user_read(result.user), "csrf_token": request.state.csrf_token}
 
 
-def _refusal(refused: service.LoginRefused) -> str:
-    if refused.reason == "locked":
-        return "this account is locked for a while after too many failed attempts"
-    return "e-mail, password or code not recognised"
+def _refusal(_refused: service.LoginRefused) -> str:
+    # One message for every refusal: a distinct "locked" answer would tell a stranger that an
+    # e-mail address belongs to somebody enrolled here.
+    return "e-mail, password or code not recognised; after repeated failures, wait a while"
 
 
 @router.delete("/session", status_code=204)

@@ -73,11 +73,12 @@ def login(
             totp_code=None,
             policy=request.app.state.login_policy,
         )
-    except service.LoginRefused as refused:
-        message = (
-            _("This account is locked for a while after too many failed attempts.")
-            if refused.reason == "locked"
-            else _("E-mail or password not recognised.")
+    except service.LoginRefused:
+        # The same words whether the account is locked or the password wrong: a distinct answer
+        # would tell a stranger that an e-mail address belongs to somebody enrolled here.
+        message = _(
+            "E-mail or password not recognised. After repeated failures, sign-in is paused for "
+            "a while."
         )
         return render(
             request, "accounts/login.html", {**context, "error": message}, status_code=401
