@@ -17,12 +17,18 @@ from hrdshield.accounts import api as accounts_api
 from hrdshield.accounts import pages as accounts_pages
 from hrdshield.accounts.service import ClientThrottle, LoginPolicy
 from hrdshield.cases import api as cases_api
+from hrdshield.cases import pages as cases_pages
+from hrdshield.cases.evidence import api as evidence_api
+from hrdshield.cases.evidence import pages as evidence_pages
+from hrdshield.cases.sla import SlaPolicy
+from hrdshield.cases.tasks import run_sla_ladder
 from hrdshield.config import Settings
 from hrdshield.db import make_engine, make_session_factory
 from hrdshield.defenders import api as defenders_api
 from hrdshield.defenders import pages as defenders_pages
 from hrdshield.demo_platform import pages as platform_pages
 from hrdshield.logging_setup import configure_logging
+from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
 from hrdshield.security import pages as security_pages
 from hrdshield.security.crypto import (
     Keyring,
@@ -58,6 +64,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         "secret.key",
     )
 
+    sla_policy = SlaPolicy(
+        critical=settings.sla_critical_minutes,
+        high=settings.sla_high_minutes,
+        medium=settings.sla_medium_minutes,
+        low=settings.sla_low_minutes,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not migrate.is_current(engine):
@@ -65,11 +78,33 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         keyring.load()
         install_keyring(keyring)
         stop = threading.Event()
-        demo_thread = _start_demo(settings, session_factory, stop) if settings.demo else None
+        threads = [
+            _start(
+                run_sla_ladder,
+                "sla-ladder",
+                session_factory=session_factory,
+                policy=sla_policy,
+                interval_seconds=60.0,
+                stop_event=stop,
+            )
+        ]
+        threads.append(
+            _start(
+                run_delivery_loop,
+                "notifier",
+                session_factory=session_factory,
+                channels=channels_from_settings(settings, session_factory=session_factory),
+                interval_seconds=settings.notify_interval_seconds,
+                max_attempts=settings.notify_max_attempts,
+                stop_event=stop,
+            )
+        )
+        if settings.demo:
+            threads.append(_start_demo(settings, session_factory, stop))
         yield
         stop.set()
-        if demo_thread is not None:
-            demo_thread.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=10)
 
     app = FastAPI(
         title="HRD Shield",
@@ -91,11 +126,17 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         session_hours=settings.session_hours,
     )
     app.state.client_throttle = ClientThrottle(settings.login_client_limit)
+    app.state.sla_policy = sla_policy
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (accounts_api.router, defenders_api.router, cases_api.router):
+    for router in (
+        accounts_api.router,
+        defenders_api.router,
+        cases_api.router,
+        evidence_api.router,
+    ):
         api.include_router(router)
     app.include_router(api)
     for router in (
@@ -105,10 +146,18 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         defenders_pages.router,
         platform_pages.router,
         security_pages.router,
+        cases_pages.router,
+        evidence_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _start(target: Any, name: str, **kwargs: Any) -> threading.Thread:
+    thread = threading.Thread(target=target, kwargs=kwargs, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _start_demo(
@@ -116,15 +165,10 @@ def _start_demo(
 ) -> threading.Thread:
     from hrdshield.demo_platform.tasks import run_generator  # noqa: PLC0415  (demo only)
 
-    thread = threading.Thread(
-        target=run_generator,
-        kwargs={
-            "session_factory": session_factory,
-            "interval_seconds": settings.demo_interval_seconds,
-            "stop_event": stop,
-        },
-        name="demo-platform",
-        daemon=True,
+    return _start(
+        run_generator,
+        "demo-platform",
+        session_factory=session_factory,
+        interval_seconds=settings.demo_interval_seconds,
+        stop_event=stop,
     )
-    thread.start()
-    return thread

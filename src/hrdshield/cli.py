@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hrdshield import migrate as migrations
 from hrdshield.config import ConfigError, Settings, load_settings
 from hrdshield.db import make_engine, make_session_factory
+from hrdshield.notify.cli import notify as notify_commands
 from hrdshield.security.crypto import (
     Keyring,
     encrypted_columns,
@@ -269,3 +270,6 @@ def demo_code() -> None:
     from hrdshield.security import totp  # noqa: PLC0415
 
     click.echo(totp.code_at(seed.DEMO_TOTP_SECRET))
+
+
+main.add_command(notify_commands)

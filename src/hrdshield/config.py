@@ -50,6 +50,29 @@ class Settings(BaseModel):
     max_request_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, le=1024**3, description="Largest request body accepted."
     )
+    max_upload_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, le=1024**3, description="Largest evidence file accepted."
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for e-mail; unset disables e-mail."
+    )
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = Field("hrdshield@localhost", description="Sender address of notifications.")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    notify_max_attempts: int = Field(
+        8, ge=1, le=100, description="Delivery attempts before giving up."
+    )
+    notify_interval_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often the service delivers due notifications."
+    )
+    sla_critical_minutes: int = Field(60, ge=1, le=10_000, description="First response target.")
+    sla_high_minutes: int = Field(4 * 60, ge=1, le=100_000)
+    sla_medium_minutes: int = Field(24 * 60, ge=1, le=100_000)
+    sla_low_minutes: int = Field(72 * 60, ge=1, le=100_000)
     default_language: str = Field("en", description="UI language when nothing else is known.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo: bool = Field(False, description="Run the simulated demo platform's event generator.")

@@ -2,8 +2,10 @@
 
 from hrdshield.accounts import models as accounts_models
 from hrdshield.cases import models as cases_models
+from hrdshield.cases.evidence import models as evidence_models  # noqa: F401  (registers tables)
 from hrdshield.defenders import models as defenders_models
 from hrdshield.demo_platform import models as demo_platform_models
+from hrdshield.notify import models as notify_models
 from hrdshield.security import models as security_models
 
 __all__ = [
@@ -11,5 +13,6 @@ __all__ = [
     "cases_models",
     "defenders_models",
     "demo_platform_models",
+    "notify_models",
     "security_models",
 ]

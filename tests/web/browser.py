@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrdshield import clock, demo_data
+from hrdshield.cases.models import Case
 from hrdshield.defenders.enums import DefenderStatus
 from hrdshield.defenders.models import Defender
 from hrdshield.security import totp
@@ -295,3 +296,11 @@ def a_defender_id(site: LiveSite) -> str:
         )
     assert defender_id is not None, "the demo data has no defender"
     return str(defender_id)
+
+
+def a_case_id(site: LiveSite) -> str:
+    """Return the id of a demo case (a new one, so the triage form is on its page)."""
+    with site.session_factory() as session:
+        case_id = session.scalar(select(Case.id).order_by(Case.created_at).limit(1))
+    assert case_id is not None, "the demo data has no case"
+    return str(case_id)

@@ -24,6 +24,7 @@ from tests import factories
 from tests.web.browser import (
     Browsers,
     LiveSite,
+    a_case_id,
     a_defender_id,
     axe_violations,
     browsers_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
@@ -110,9 +111,15 @@ def assert_no_problems(problems: list[str]) -> None:
     assert not problems, "accessibility problems:\n" + "\n".join(problems)
 
 
-def pages_for(role: Role, defender_id: str) -> list[str]:
+def pages_for(role: Role, defender_id: str, case_id: str) -> list[str]:
     """Return the signed-in pages that `role` may open."""
     pages = []
+    if allowed(role, Permission.CASE_WORK):
+        pages += ["/staff/queue", f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/evidence"]
+    if allowed(role, Permission.AUDIT_READ):
+        pages += ["/staff/audit", "/staff/audit?verify=1"]
+    if allowed(role, Permission.PLATFORM_FEED):
+        pages.append("/staff/platform")
     if allowed(role, Permission.STAFF_HOME):
         pages.append("/staff")
     if allowed(role, Permission.DEFENDER_DIRECTORY):
@@ -178,6 +185,7 @@ def test_signed_in_pages_have_no_axe_violations(
 ) -> None:
     driver = browsers.get()
     defender_id = a_defender_id(demo_site)
+    case_id = a_case_id(demo_site)
     problems: list[str] = []
     two_factor_checked = False
     for email, _name, role in demo_data.DEMO_USERS:
@@ -190,7 +198,7 @@ def test_signed_in_pages_have_no_axe_violations(
                 two_factor_checked = True
             pass_two_factor(driver, demo_site, email)
         wait_for_path(driver, "/portal" if allowed(role, Permission.PORTAL) else "/staff")
-        for path in pages_for(role, defender_id):
+        for path in pages_for(role, defender_id, case_id):
             problems += audit_url(driver, demo_site, path, lang, who=f"{role.value} ")
 
     with demo_site.session_factory() as session:

@@ -47,3 +47,18 @@ class CaseSource(enum.Enum):
     STAFF = "staff"
     DETECTION = "detection"
     ANONYMOUS = "anonymous"
+
+
+class CaseEventKind(enum.Enum):
+    """What happened on a case's timeline."""
+
+    CREATED = "created"
+    TRIAGED = "triaged"
+    STATUS_CHANGED = "status_changed"
+    SEVERITY_CHANGED = "severity_changed"
+    ASSIGNED = "assigned"
+    ESCALATED = "escalated"
+    SLA_BREACHED = "sla_breached"
+    NOTE = "note"
+    LINKED = "linked"
+    MERGED = "merged"

@@ -6,18 +6,23 @@ that concern defenders it enrolled, reviewers and leads all of them.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from hrdshield.cases.enums import CaseCategory, CaseSource, Severity
-from hrdshield.cases.models import Case
+from hrdshield import clock
+from hrdshield.cases.enums import CaseCategory, CaseEventKind, CaseSource, Severity
+from hrdshield.cases.models import Case, CaseEvent
 from hrdshield.cases.schemas import CaseCreate
+from hrdshield.cases.sla import SlaPolicy
 from hrdshield.defenders import service as defenders
 from hrdshield.defenders.enums import RiskLevel
 from hrdshield.defenders.models import Defender
 from hrdshield.errors import NotFound, ValidationProblem
+from hrdshield.notify import service as notifications
+from hrdshield.notify.enums import TemplateKey
 from hrdshield.security import audit
 from hrdshield.security.rbac import Principal, Role
 
@@ -42,8 +47,32 @@ def new_reference() -> str:
     return "C-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
 
 
-def suggest_severity(category: CaseCategory, risk_level: RiskLevel | None) -> Severity:
-    """Suggest a severity from the category, one step higher for high-risk defenders."""
+# Words that signal a threat to life or physical safety, in the languages reports arrive in.
+# Deliberately broad: triage confirms or lowers; over-rating a threat costs less than missing one.
+_THREAT_TO_LIFE = re.compile(
+    r"\b(kill|murder|shoot|stab|rape|bomb|behead|where you live|your (?:family|children|address)"
+    r"|matar|asesin|disparar|violar|bomba|d[oó]nde vives|tu familia"
+    r"|tuer|assassin|violer|bombe|o[uù] tu (?:habites|vis)|ta famille"
+    r"|убить|убь[её]м|изнасил|бомб|где ты живешь|где ты живёшь"
+    r"|estuprar|onde (?:voc[eê]|tu) mora|sua fam[ií]lia)"
+    r"|قتل|سنقتل|اغتصاب|قنبلة|عنوانك|عائلتك",
+    re.IGNORECASE,
+)
+_HOME_ADDRESS = re.compile(
+    r"\b(home address|where (?:she|he|they) lives?|domicilio|direcci[oó]n de su casa|adresse"
+    r"|domicile|endere[cç]o|адрес)|عنوان المنزل|عنوانه|عنوانها",
+    re.IGNORECASE,
+)
+
+
+def suggest_severity(
+    category: CaseCategory, risk_level: RiskLevel | None, text: str = ""
+) -> Severity:
+    """Suggest a severity from the category, the words used and the defender's risk level."""
+    if _THREAT_TO_LIFE.search(text):
+        return Severity.CRITICAL
+    if category is CaseCategory.DOXXING and _HOME_ADDRESS.search(text):
+        return Severity.CRITICAL
     severity = _CATEGORY_SEVERITY[category]
     if risk_level in (RiskLevel.HIGH, RiskLevel.CRITICAL):
         severity = _ORDER[min(_ORDER.index(severity) + 1, len(_ORDER) - 1)]
@@ -63,8 +92,10 @@ def snapshot(case: Case) -> dict[str, object]:
     }
 
 
-def create(*, session: Session, actor: Principal, case_in: CaseCreate) -> Case:
-    """Open a case; the defender must be one the actor may see."""
+def create(
+    *, session: Session, actor: Principal, case_in: CaseCreate, policy: SlaPolicy | None = None
+) -> Case:
+    """Open a case, with a suggested severity and its first-response deadline."""
     defender: Defender | None = None
     defender_id = case_in.defender_id
     if actor.role is Role.HRD:
@@ -73,20 +104,42 @@ def create(*, session: Session, actor: Principal, case_in: CaseCreate) -> Case:
         defender_id = actor.defender_id
     if defender_id is not None:
         defender = defenders.get(session=session, actor=actor, defender_id=defender_id)
+    now = clock.now()
+    severity = case_in.severity or suggest_severity(
+        case_in.category,
+        defender.risk_level if defender else None,
+        f"{case_in.summary}\n{case_in.narrative or ''}",
+    )
+    languages = [code for code in (defender.languages if defender else "").split(",") if code]
     case = Case(
         reference=new_reference(),
         defender_id=defender.id if defender else None,
         organisation_id=actor.organisation_id if actor.role is Role.PARTNER else None,
         category=case_in.category,
-        severity=case_in.severity
-        or suggest_severity(case_in.category, defender.risk_level if defender else None),
+        severity=severity,
         source=_SOURCE.get(actor.role, CaseSource.STAFF) if actor.role else CaseSource.DETECTION,
         summary=case_in.summary,
         narrative=case_in.narrative,
+        language=case_in.language or (languages[0] if languages else "en"),
+        region=defender.country if defender else None,
+        sla_due_at=(policy or SlaPolicy()).due(now, severity),
         created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
     )
     session.add(case)
     session.flush()
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind=CaseEventKind.CREATED,
+            at=now,
+            actor_id=actor.user_id,
+            actor_role=actor.role.value if actor.role else None,
+            data={"source": case.source.value, "severity": severity.value},
+        )
+    )
+    notify_defender(session, case, TemplateKey.RECEIPT)
     audit.record(
         session,
         actor=actor,
@@ -97,6 +150,26 @@ def create(*, session: Session, actor: Principal, case_in: CaseCreate) -> Case:
         detail={"category": case.category.value},
     )
     return case
+
+
+def notify_defender(session: Session, about: Case, template: TemplateKey) -> None:
+    """Queue a message to the case's defender, through the outbox, in their language.
+
+    The message names only the case reference; the defender reads the rest in the portal.
+    """
+    if about.defender_id is None:
+        return
+    defender = session.get(Defender, about.defender_id)
+    if defender is None:
+        return
+    notifications.enqueue_for_defender(
+        session=session,
+        defender=defender,
+        template=template,
+        context={"reference": about.reference},
+        case_id=about.id,
+        idempotency_key=f"case-{about.id}-{template.value}",
+    )
 
 
 def _visible(actor: Principal) -> ColumnElement[bool]:

@@ -324,3 +324,33 @@ def _reencrypt_column(
         if len(rows) < batch_size:
             return rewritten
         last_key = rows[-1][0]
+
+
+BLOB_MAGIC = b"HSB1"  # sealed-file format marker, followed by the key id's length and the key id
+
+
+def encrypt_blob(keyring: Keyring, data: bytes, context: str) -> bytes:
+    """Seal file contents under the active field key; the header names the key that sealed it."""
+    key_id, key = keyring._key_for(Purpose.FIELD)
+    header = BLOB_MAGIC + bytes([len(key_id)]) + key_id.encode("ascii")
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return header + nonce + AESGCM(key).encrypt(nonce, data, header + context.encode())
+
+
+def decrypt_blob(keyring: Keyring, blob: bytes, context: str) -> bytes:
+    """Open file contents sealed by `encrypt_blob` with the same context."""
+    start = len(BLOB_MAGIC) + 1
+    if len(blob) < start or not blob.startswith(BLOB_MAGIC):
+        raise DecryptionError("not a sealed file")
+    end = start + blob[start - 1]
+    key_id = blob[start:end].decode("ascii", "replace")
+    if key_id not in keyring._keys:
+        keyring.load()
+    key = keyring._keys.get(key_id)
+    if key is None:
+        raise DecryptionError(f"unknown data key {key_id}")
+    nonce, sealed = blob[end : end + NONCE_BYTES], blob[end + NONCE_BYTES :]
+    try:
+        return AESGCM(key).decrypt(nonce, sealed, blob[:end] + context.encode())
+    except (InvalidTag, ValueError) as error:
+        raise DecryptionError(f"file does not open under key {key_id} for {context}") from error

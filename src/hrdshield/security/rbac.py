@@ -40,6 +40,7 @@ class Permission(enum.Enum):
     PLATFORM_FEED = "platform.feed"  # the (demo) platform's event feed
     CASE_CREATE = "case.create"  # open a case
     CASE_READ = "case.read"  # read cases (scoped in the service)
+    CASE_WORK = "case.work"  # triage, assign, note, change status, merge
     ORGANISATION_MANAGE = "organisation.manage"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
@@ -58,6 +59,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.PLATFORM_FEED: frozenset(_ALL_STAFF),
     Permission.CASE_CREATE: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
     Permission.CASE_READ: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
+    Permission.CASE_WORK: frozenset({Role.REVIEWER, Role.LEAD}),
     Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.LEAD, Role.ADMIN}),

@@ -1,0 +1,141 @@
+"""Service levels: first-response targets, the escalation ladder, and the reviewers' queue.
+
+A case is acknowledged when a reviewer triages it. Until then the ladder climbs: at the target
+the case is marked breached and the on-call lead is alerted; at one and a half times the target
+the head of response is. The queue shows open cases by time to breach, partner (trusted-flagger)
+reports first when two are due together, limited to the languages and regions a reviewer covers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
+
+from hrdshield import clock
+from hrdshield.accounts.models import User
+from hrdshield.cases.enums import CaseEventKind, CaseSource, CaseStatus, Severity
+from hrdshield.cases.models import Case, CaseEvent
+from hrdshield.security import audit
+from hrdshield.security.rbac import Principal, Role
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.TRIAGED, CaseStatus.IN_PROGRESS)
+LEAD_LEVEL, HEAD_LEVEL = 1, 2
+_LADDER = Principal.system("sla-ladder")
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """First-response targets per severity, in minutes (from the configuration)."""
+
+    critical: int = 60
+    high: int = 4 * 60
+    medium: int = 24 * 60
+    low: int = 72 * 60
+    head_factor: float = 1.5
+
+    def target(self, severity: Severity) -> timedelta:
+        """Return the first-response target for `severity`."""
+        return timedelta(minutes=getattr(self, severity.value))
+
+    def due(self, created_at: datetime, severity: Severity) -> datetime:
+        """Return when a case of `severity` opened at `created_at` breaches its target."""
+        return created_at + self.target(severity)
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """One rung climbed by `tick`: which case, to which level, who must be alerted."""
+
+    case_id: str
+    level: int
+    alert: str  # "lead" or "head_of_response"
+
+
+def tick(*, session: Session, policy: SlaPolicy, now: datetime | None = None) -> list[LadderStep]:
+    """Climb the escalation ladder for unacknowledged open cases; safe to run again and again."""
+    now = now or clock.now()
+    steps: list[LadderStep] = []
+    waiting = session.scalars(
+        select(Case).where(
+            Case.status.in_(OPEN_STATUSES),
+            Case.acknowledged_at.is_(None),
+            Case.escalation_level < HEAD_LEVEL,
+            Case.sla_due_at.is_not(None),
+            Case.sla_due_at <= now,
+        )
+    ).all()
+    for waiting_case in waiting:
+        assert waiting_case.sla_due_at is not None  # noqa: S101  (filtered above)
+        target = policy.target(waiting_case.severity)
+        head_at = waiting_case.created_at + target * policy.head_factor
+        if waiting_case.escalation_level < LEAD_LEVEL:
+            waiting_case.breached_at = waiting_case.breached_at or now
+            _climb(session, waiting_case, LEAD_LEVEL, "lead", now)
+            _event(session, waiting_case, CaseEventKind.SLA_BREACHED, now, {})
+            steps.append(LadderStep(waiting_case.id, LEAD_LEVEL, "lead"))
+        if now >= head_at and waiting_case.escalation_level < HEAD_LEVEL:
+            _climb(session, waiting_case, HEAD_LEVEL, "head_of_response", now)
+            steps.append(LadderStep(waiting_case.id, HEAD_LEVEL, "head_of_response"))
+    session.flush()
+    return steps
+
+
+def _climb(session: Session, escalated: Case, level: int, alert: str, now: datetime) -> None:
+    escalated.escalation_level = level
+    _event(session, escalated, CaseEventKind.ESCALATED, now, {"level": level, "alert": alert})
+    audit.record(
+        session,
+        actor=_LADDER,
+        action="case.escalate",
+        entity_type="case",
+        entity_id=escalated.id,
+        detail={"level": level, "alert": alert},
+    )
+
+
+def _event(
+    session: Session, target: Case, kind: CaseEventKind, now: datetime, data: dict[str, object]
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=target.id,
+            kind=kind,
+            at=now,
+            actor_id=_LADDER.user_id,
+            actor_role=None,
+            data=data,
+        )
+    )
+
+
+def queue(
+    *, session: Session, reviewer: User, limit: int = 100, include_assigned: bool = True
+) -> list[Case]:
+    """Return the open cases a reviewer should work, soonest breach first.
+
+    Reviewers see cases in their languages and regions (none listed means all); leads see
+    everything, escalated cases included.
+    """
+    conditions: list[ColumnElement[bool]] = [Case.status.in_(OPEN_STATUSES)]
+    if reviewer.role is not Role.LEAD:
+        languages = [code for code in reviewer.languages.split(",") if code]
+        regions = [code for code in reviewer.regions.split(",") if code]
+        if languages:
+            conditions.append(Case.language.in_(languages))
+        if regions:
+            conditions.append(or_(Case.region.in_(regions), Case.region.is_(None)))
+    if not include_assigned:
+        conditions.append(or_(Case.assignee_id.is_(None), Case.assignee_id == reviewer.id))
+    partner_first = sql_case((Case.source == CaseSource.PARTNER, 0), else_=1)
+    return list(
+        session.scalars(
+            select(Case)
+            .where(*conditions)
+            .order_by(Case.sla_due_at.asc(), partner_first, Case.created_at, Case.id)
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,287 @@
+"""Texts of the notifications sent to defenders, in every interface language, formal register.
+
+E-mail and webhooks leave our encryption and may be read by whoever watches the defender's inbox,
+so a message only says that something happened, gives the case reference and sends the reader to
+the portal: it must never carry a report's narrative, an attacker's words or a reviewer's question.
+Each text names its placeholders in braces; every language uses the same ones as English.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from hrdshield.notify.enums import TemplateKey
+
+DEFAULT_LANGUAGE = "en"
+
+
+class Text(NamedTuple):
+    """The subject line and body of one message in one language."""
+
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A message ready to send, in the language actually used."""
+
+    language: str
+    subject: str
+    body: str
+
+
+class TemplateError(Exception):
+    """The context does not fill the template (a missing or unexpected placeholder)."""
+
+
+FOOTERS: dict[str, str] = {
+    "en": (
+        "This message was sent automatically by HRD Shield; please do not reply to it. "
+        "If you did not expect it, or if you think that someone else can read your messages, "
+        "please contact the organisation that supports you."
+    ),
+    "es": (
+        "HRD Shield ha enviado este mensaje de forma automática; le rogamos que no lo responda. "
+        "Si no lo esperaba, o si cree que otra persona puede leer sus mensajes, le rogamos que "
+        "se ponga en contacto con la organización que le presta apoyo."
+    ),
+    "fr": (
+        "Ce message a été envoyé automatiquement par HRD Shield\u202f; merci de ne pas y "
+        "répondre. Si vous ne l'attendiez pas, ou si vous pensez qu'une autre personne peut lire "
+        "vos messages, nous vous prions de contacter l'organisation qui vous accompagne."
+    ),
+    "ar": (
+        "أُرسلت هذه الرسالة تلقائيًا من HRD Shield، لذا نرجو عدم الرد عليها. "
+        "إذا لم تكونوا تتوقعونها، أو إذا كنتم تعتقدون أن شخصًا آخر يستطيع قراءة رسائلكم، "
+        "فنرجو التواصل مع المنظمة التي تقدم لكم الدعم."
+    ),
+}
+
+TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
+    TemplateKey.RECEIPT: {
+        "en": Text(
+            "We have received your report {reference}",
+            "We have received your report. Its reference is {reference}; please keep it in "
+            "order to follow the progress of your report.\n\n"
+            "A member of our team will review it. We will write to you again as soon as there "
+            "is news.",
+        ),
+        "es": Text(
+            "Hemos recibido su denuncia {reference}",
+            "Hemos recibido su denuncia. Su referencia es {reference}; le rogamos que la "
+            "conserve para consultar el estado de su denuncia.\n\n"
+            "Un miembro de nuestro equipo la examinará. Volveremos a escribirle en cuanto haya "
+            "novedades.",
+        ),
+        "fr": Text(
+            "Nous avons bien reçu votre signalement {reference}",
+            "Nous avons bien reçu votre signalement. Sa référence est {reference}\u202f; nous "
+            "vous invitons à la conserver afin de suivre l'avancement de votre signalement.\n\n"
+            "Un membre de notre équipe va l'examiner. Nous vous écrirons de nouveau dès que "
+            "nous aurons du nouveau.",
+        ),
+        "ar": Text(
+            "لقد استلمنا بلاغكم {reference}",
+            "لقد استلمنا بلاغكم. الرقم المرجعي للبلاغ هو {reference}، ونرجو الاحتفاظ به "
+            "لمتابعة سير البلاغ.\n\n"
+            "سيتولى أحد أعضاء فريقنا مراجعته، وسنراسلكم مجددًا فور توفر أي مستجدات.",
+        ),
+    },
+    TemplateKey.TRIAGED: {
+        "en": Text(
+            "Your report {reference} is being handled",
+            "Your report {reference} has been reviewed and assigned to a member of our team, "
+            "who will handle it with the priority that its urgency requires.\n\n"
+            "We will inform you as soon as action has been taken.",
+        ),
+        "es": Text(
+            "Su denuncia {reference} está en trámite",
+            "Su denuncia {reference} ha sido examinada y asignada a un miembro de nuestro "
+            "equipo, que la tramitará con la prioridad que exija su urgencia.\n\n"
+            "Le informaremos en cuanto se hayan adoptado medidas.",
+        ),
+        "fr": Text(
+            "Votre signalement {reference} est en cours de traitement",
+            "Votre signalement {reference} a été examiné et confié à un membre de notre équipe, "
+            "qui le traitera avec la priorité que requiert son degré d'urgence.\n\n"
+            "Nous vous informerons dès que des mesures auront été prises.",
+        ),
+        "ar": Text(
+            "بلاغكم {reference} قيد المعالجة",
+            "تمت مراجعة بلاغكم {reference} وإسناده إلى أحد أعضاء فريقنا، الذي سيتولى "
+            "معالجته بالأولوية التي تقتضيها درجة إلحاحه.\n\n"
+            "وسنُعلمكم فور اتخاذ أي إجراء.",
+        ),
+    },
+    TemplateKey.QUESTION: {
+        "en": Text(
+            "A question about your report {reference}",
+            "The person handling your report {reference} needs more information from you.\n\n"
+            "Please sign in to HRD Shield to read the question and reply. For your safety, the "
+            "question is not included in this message.",
+        ),
+        "es": Text(
+            "Una pregunta sobre su denuncia {reference}",
+            "La persona que tramita su denuncia {reference} necesita más información de su "
+            "parte.\n\n"
+            "Le rogamos que inicie sesión en HRD Shield para leer la pregunta y responderla. "
+            "Por su seguridad, la pregunta no figura en este mensaje.",
+        ),
+        "fr": Text(
+            "Une question concernant votre signalement {reference}",
+            "La personne chargée de votre signalement {reference} a besoin d'informations "
+            "complémentaires de votre part.\n\n"
+            "Nous vous invitons à vous connecter à HRD Shield pour lire la question et y "
+            "répondre. Pour votre sécurité, la question ne figure pas dans ce message.",
+        ),
+        "ar": Text(
+            "سؤال بشأن بلاغكم {reference}",
+            "يحتاج الشخص المكلف بمعالجة بلاغكم {reference} إلى مزيد من المعلومات منكم.\n\n"
+            "نرجو تسجيل الدخول إلى HRD Shield لقراءة السؤال والرد عليه. وحرصًا على "
+            "سلامتكم، لم نُدرج نص السؤال في هذه الرسالة.",
+        ),
+    },
+    TemplateKey.OUTCOME: {
+        "en": Text(
+            "Decision on your report {reference}",
+            "A decision has been taken on your report {reference}.\n\n"
+            "Please sign in to HRD Shield to read it, together with the reasons for it. If you "
+            "disagree with it, you may appeal from the same page.",
+        ),
+        "es": Text(
+            "Decisión sobre su denuncia {reference}",
+            "Se ha adoptado una decisión sobre su denuncia {reference}.\n\n"
+            "Le rogamos que inicie sesión en HRD Shield para consultarla junto con sus "
+            "motivos. Si no está de acuerdo, puede recurrirla desde la misma página.",
+        ),
+        "fr": Text(
+            "Décision concernant votre signalement {reference}",
+            "Une décision a été prise concernant votre signalement {reference}.\n\n"
+            "Nous vous invitons à vous connecter à HRD Shield pour en prendre connaissance, "
+            "ainsi que de ses motifs. Si vous la contestez, vous pouvez former un recours "
+            "depuis la même page.",
+        ),
+        "ar": Text(
+            "قرار بشأن بلاغكم {reference}",
+            "صدر قرار بشأن بلاغكم {reference}.\n\n"
+            "نرجو تسجيل الدخول إلى HRD Shield للاطلاع عليه وعلى أسبابه. وإذا كنتم لا "
+            "توافقون عليه، يمكنكم الطعن فيه من الصفحة نفسها.",
+        ),
+    },
+    TemplateKey.PROACTIVE_ALERT: {
+        "en": Text(
+            "Activity that may be directed at you",
+            "Our detection systems have identified activity on the platform that may be "
+            "directed at you (reference {reference}).\n\n"
+            "We are examining it. You do not need to do anything for now, but we recommend "
+            "that you review your security settings and contact us if you notice anything "
+            "unusual. Please sign in to HRD Shield for details and advice.",
+        ),
+        "es": Text(
+            "Actividad que podría estar dirigida contra usted",
+            "Nuestros sistemas de detección han identificado en la plataforma una actividad "
+            "que podría estar dirigida contra usted (referencia {reference}).\n\n"
+            "La estamos examinando. Por ahora no es necesario que haga nada, pero le "
+            "recomendamos que revise su configuración de seguridad y que se ponga en contacto "
+            "con nosotros si observa algo inusual. Le rogamos que inicie sesión en HRD Shield "
+            "para obtener más detalles y recomendaciones.",
+        ),
+        "fr": Text(
+            "Une activité susceptible de vous viser",
+            "Nos systèmes de détection ont repéré sur la plateforme une activité susceptible "
+            "d'être dirigée contre vous (référence {reference}).\n\n"
+            "Nous l'examinons. Vous n'avez rien à faire pour le moment, mais nous vous "
+            "recommandons de vérifier vos paramètres de sécurité et de nous contacter si vous "
+            "remarquez quoi que ce soit d'inhabituel. Nous vous invitons à vous connecter à "
+            "HRD Shield pour obtenir des précisions et des conseils.",
+        ),
+        "ar": Text(
+            "نشاط قد يكون موجّهًا ضدكم",
+            "رصدت أنظمة الكشف لدينا على المنصة نشاطًا قد يكون موجّهًا ضدكم "
+            "(الرقم المرجعي {reference}).\n\n"
+            "ونحن نعمل على دراسته. لا يلزمكم القيام بأي إجراء في الوقت الحالي، لكننا نوصي "
+            "بمراجعة إعدادات الأمان الخاصة بكم والتواصل معنا إذا لاحظتم أي أمر غير معتاد. "
+            "نرجو تسجيل الدخول إلى HRD Shield للاطلاع على التفاصيل والنصائح.",
+        ),
+    },
+    TemplateKey.RETENTION_WARNING: {
+        "en": Text(
+            "Your report {reference} will be deleted on {date}",
+            "Under our data retention policy, the information held about your report "
+            "{reference} will be permanently deleted on {date}.\n\n"
+            "If you need this information to be kept, for example for legal proceedings, "
+            "please contact us before that date.",
+        ),
+        "es": Text(
+            "Su denuncia {reference} se eliminará el {date}",
+            "De conformidad con nuestra política de conservación de datos, la información "
+            "relativa a su denuncia {reference} se eliminará definitivamente el {date}.\n\n"
+            "Si necesita que se conserve, por ejemplo para un procedimiento judicial, le "
+            "rogamos que se ponga en contacto con nosotros antes de esa fecha.",
+        ),
+        "fr": Text(
+            "Votre signalement {reference} sera supprimé le {date}",
+            "Conformément à notre politique de conservation des données, les informations "
+            "relatives à votre signalement {reference} seront définitivement supprimées le "
+            "{date}.\n\n"
+            "Si vous avez besoin qu'elles soient conservées, par exemple dans le cadre d'une "
+            "procédure judiciaire, nous vous invitons à nous contacter avant cette date.",
+        ),
+        "ar": Text(
+            "سيُحذف بلاغكم {reference} بتاريخ {date}",
+            "وفقًا لسياسة الاحتفاظ بالبيانات المعمول بها لدينا، ستُحذف المعلومات المتعلقة "
+            "ببلاغكم {reference} نهائيًا بتاريخ {date}.\n\n"
+            "وإذا كنتم بحاجة إلى الاحتفاظ بهذه المعلومات، لإجراءات قانونية مثلًا، فنرجو "
+            "التواصل معنا قبل ذلك التاريخ.",
+        ),
+    },
+}
+
+LANGUAGES: tuple[str, ...] = tuple(FOOTERS)
+
+
+def primary_subtag(code: str) -> str:
+    """Return the primary language subtag of a BCP 47 tag: ``es-MX`` gives ``es``."""
+    return code.strip().replace("_", "-").split("-", 1)[0].lower()
+
+
+def supported_language(requested: str | None) -> str:
+    """Return the language to write in: `requested` (or its primary subtag) if we have it."""
+    if requested and primary_subtag(requested) in FOOTERS:
+        return primary_subtag(requested)
+    return DEFAULT_LANGUAGE
+
+
+def placeholders(template: TemplateKey) -> frozenset[str]:
+    """Return the names a context must give to fill `template` (from its English text)."""
+    english = TEMPLATES[template][DEFAULT_LANGUAGE]
+    return _names(english.subject) | _names(english.body)
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+def check_context(template: TemplateKey, context: dict[str, str]) -> None:
+    """Raise `TemplateError` unless `context` gives exactly the placeholders of `template`."""
+    needed = placeholders(template)
+    missing, extra = needed - context.keys(), context.keys() - needed
+    if missing:
+        raise TemplateError(f"{template.value} needs {', '.join(sorted(missing))}")
+    if extra:
+        # Unused values would still be stored (encrypted) for nothing: refuse them.
+        raise TemplateError(f"{template.value} does not use {', '.join(sorted(extra))}")
+
+
+def render(template: TemplateKey, language: str, context: dict[str, str]) -> RenderedMessage:
+    """Return the subject and body of `template` in `language` (English if we lack it)."""
+    check_context(template, context)
+    code = supported_language(language)
+    text = TEMPLATES[template][code]
+    # Values are plain strings substituted once: a value holding braces is not re-expanded.
+    subject = text.subject.format_map(context)
+    body = f"{text.body.format_map(context)}\n\n-- \n{FOOTERS[code]}\n"
+    return RenderedMessage(language=code, subject=subject, body=body)

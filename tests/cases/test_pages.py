@@ -1,0 +1,80 @@
+"""Reviewers' pages: the queue and working one case, with plain HTML forms."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from hrdshield.cases import service, sla
+from hrdshield.cases.enums import CaseCategory
+from hrdshield.cases.schemas import CaseCreate
+from hrdshield.security.rbac import Role
+from tests import factories
+from tests.conftest import TestDatabase
+
+
+def _token(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    return found.group(1)
+
+
+def test_reviewer_works_a_case_from_the_queue(client: TestClient, database: TestDatabase) -> None:
+    with database.session_factory() as session, session.begin():
+        reviewer = factories.user(session, Role.REVIEWER)
+        reviewer.languages = "en"
+        partner = factories.principal(factories.user(session, Role.PARTNER))
+        opened = service.create(
+            session=session,
+            actor=partner,
+            case_in=CaseCreate(
+                category=CaseCategory.DOXXING,
+                summary="<script>alert(1)</script> posted my address",
+                language="en",
+            ),
+            policy=sla.SlaPolicy(),
+        )
+    factories.sign_in(client, reviewer)
+
+    queue = client.get("/staff/queue")
+    assert queue.status_code == 200
+    assert opened.reference in queue.text
+    assert "Trusted partner" in queue.text
+    assert "Due in" in queue.text
+
+    page = client.get(f"/staff/cases/{opened.id}")
+    assert "&lt;script&gt;" in page.text  # the reporter's words are shown, never run
+    token = _token(page.text)
+    triaged = client.post(
+        f"/staff/cases/{opened.id}/triage", data={"csrf_token": token, "severity": "critical"}
+    )
+    assert triaged.status_code == 200
+    assert "Acknowledged" in triaged.text
+    noted = client.post(
+        f"/staff/cases/{opened.id}/notes",
+        data={"csrf_token": token, "body": "Spoke to the partner"},
+    )
+    assert "Spoke to the partner" in noted.text
+    moved = client.post(
+        f"/staff/cases/{opened.id}/status", data={"csrf_token": token, "status": "in_progress"}
+    )
+    assert "In progress" in moved.text
+    refused = client.post(
+        f"/staff/cases/{opened.id}/status", data={"csrf_token": token, "status": "new"}
+    )
+    assert refused.status_code == 409
+    assert "cannot become new" in refused.text
+    empty_note = client.post(
+        f"/staff/cases/{opened.id}/notes", data={"csrf_token": token, "body": " "}
+    )
+    assert empty_note.status_code == 422
+
+
+def test_case_pages_in_arabic_are_right_to_left(client: TestClient, database: TestDatabase) -> None:
+    with database.session_factory() as session, session.begin():
+        reviewer = factories.user(session, Role.REVIEWER)
+    factories.sign_in(client, reviewer)
+    page = client.get("/staff/queue?lang=ar")
+    assert '<html lang="ar" dir="rtl">' in page.text
+    assert "Case queue" not in page.text
