@@ -6,8 +6,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from hrdshield.accounts import service
+from hrdshield.accounts import service, tokens
+from hrdshield.accounts.models import ApiToken
 from hrdshield.accounts.schemas import (
+    ApiTokenCreate,
+    ApiTokenIssued,
+    ApiTokenRead,
     OrganisationCreate,
     OrganisationRead,
     SessionCreate,
@@ -129,3 +133,59 @@ def list_organisations(
 ) -> object:
     """List trusted partner organisations."""
     return service.list_organisations(session=session)
+
+
+def _token_read(row: ApiToken) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "organisation_id": row.organisation_id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": [scope for scope in row.scopes.split(",") if scope],
+        "created_at": row.created_at,
+        "last_used_at": row.last_used_at,
+        "revoked_at": row.revoked_at,
+    }
+
+
+@router.post(
+    "/organisations/{organisation_id}/tokens", response_model=ApiTokenIssued, status_code=201
+)
+def issue_token(
+    organisation_id: str,
+    body: ApiTokenCreate,
+    session: Session = DB_SESSION,
+    principal: Principal = require(Permission.ORGANISATION_MANAGE),
+) -> dict[str, object]:
+    """Issue an API token to a partner organisation; the token is in this answer only."""
+    row, token = tokens.issue(
+        session=session,
+        actor=principal,
+        organisation_id=organisation_id,
+        name=body.name,
+        scopes=set(body.scopes),
+    )
+    return {**_token_read(row), "token": token}
+
+
+@router.get("/organisations/{organisation_id}/tokens", response_model=list[ApiTokenRead])
+def list_tokens(
+    organisation_id: str,
+    session: Session = DB_SESSION,
+    _principal: Principal = require(Permission.ORGANISATION_MANAGE),
+) -> list[dict[str, object]]:
+    """List an organisation's API tokens."""
+    return [
+        _token_read(row)
+        for row in tokens.list_for(session=session, organisation_id=organisation_id)
+    ]
+
+
+@router.delete("/tokens/{token_id}", response_model=ApiTokenRead)
+def revoke_token(
+    token_id: str,
+    session: Session = DB_SESSION,
+    principal: Principal = require(Permission.ORGANISATION_MANAGE),
+) -> dict[str, object]:
+    """Revoke an API token at once."""
+    return _token_read(tokens.revoke(session=session, actor=principal, token_id=token_id))

@@ -57,3 +57,27 @@ class User(Base):
     def needs_two_factor(self) -> bool:
         """Return whether this user must pass TOTP to use the service."""
         return self.role.is_staff
+
+
+class ApiToken(Base):
+    """A revocable credential with which a trusted partner's systems call the API.
+
+    Only the SHA-256 of the token is kept (tokens are random, so a slow hash adds nothing); its
+    first characters are kept to tell tokens apart in lists. `scopes` narrows what the token may
+    do below what a partner may do.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(500))  # comma-separated permission values
+    created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hrdshield.security.rbac import Role
+from hrdshield.security.rbac import Permission, Role
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _REGION = re.compile(r"^[A-Za-z]{2}$")
@@ -98,3 +98,31 @@ class OrganisationRead(BaseModel):
     country: str | None
     is_trusted_partner: bool
     created_at: datetime
+
+
+class ApiTokenCreate(BaseModel):
+    """Issue an API token to an organisation's system."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Permission] = Field(min_length=1, max_length=10)
+
+
+class ApiTokenRead(BaseModel):
+    """An API token as listed (the token itself is never shown again)."""
+
+    id: str
+    organisation_id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiTokenIssued(ApiTokenRead):
+    """A newly issued token: `token` is shown this once."""
+
+    token: str

@@ -71,6 +71,25 @@ def allowed(role: Role, permission: Permission) -> bool:
     return role in GRANTS[permission]
 
 
+# What a partner organisation's API token may be given: its systems report and read, nothing more.
+TOKEN_SCOPES = frozenset(
+    {
+        Permission.CASE_CREATE,
+        Permission.CASE_READ,
+        Permission.DEFENDER_ENROL,
+        Permission.DEFENDER_READ,
+        Permission.DEFENDER_UPDATE,
+    }
+)
+
+
+def principal_allows(principal: Principal, permission: Permission) -> bool:
+    """Return whether `principal` may use `permission`: granted to its role, within its scopes."""
+    if principal.role is None or not allowed(principal.role, permission):
+        return False
+    return principal.scopes is None or permission in principal.scopes
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is acting: a signed-in user, or the system/a rule when there is no person."""
@@ -80,6 +99,7 @@ class Principal:
     organisation_id: str | None = None
     defender_id: str | None = None
     kind: str = "user"
+    scopes: frozenset[Permission] | None = None  # an API token's narrower grant, if any
 
     @classmethod
     def system(cls, name: str = "system") -> Principal:

@@ -14,10 +14,11 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from hrdshield.accounts import service as accounts
+from hrdshield.accounts import tokens
 from hrdshield.accounts.models import User
 from hrdshield.defenders.models import Defender
 from hrdshield.security.models import WebSession
-from hrdshield.security.rbac import Permission, Principal, allowed
+from hrdshield.security.rbac import Permission, Principal, principal_allows
 from hrdshield.web.errors import NotAuthenticated
 
 SESSION_COOKIE = "hrdshield_session"
@@ -88,6 +89,14 @@ def request_context(request: Request, session: Session = DB_SESSION) -> None:
     """Attach the principal (only for a fully signed-in session) to the request state."""
     request.state.principal = None
     request.state.pending_user = None
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        request.state.principal = tokens.authenticate(
+            session=session, token=authorization[7:].strip()
+        )
+        if request.state.principal is None:
+            raise HTTPException(status_code=401, detail="the API token is unknown or revoked")
+        return
     loaded = _load(session, request.cookies.get(SESSION_COOKIE))
     if loaded is None:
         return
@@ -133,7 +142,7 @@ def require(permission: Permission) -> Any:
 
     def check(request: Request) -> Principal:
         principal = current_principal(request)
-        if principal.role is None or not allowed(principal.role, permission):
+        if not principal_allows(principal, permission):
             raise HTTPException(status_code=403, detail="your role does not allow this")
         return principal
 

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hrdshield.security.rbac import Permission, Principal, allowed
+from hrdshield.security.rbac import Permission, Principal, principal_allows
 from hrdshield.web.i18n import SUPPORTED_LANGUAGES, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -45,11 +45,7 @@ def render(
         "_": catalog.gettext,
         "ngettext": catalog.ngettext,
         "principal": principal,
-        "can": lambda name: (
-            principal is not None
-            and principal.role is not None
-            and allowed(principal.role, Permission(name))
-        ),
+        "can": lambda name: principal is not None and principal_allows(principal, Permission(name)),
         "csrf_token": getattr(request.state, "csrf_token", ""),
     }
     values.update(context or {})
