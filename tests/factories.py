@@ -103,3 +103,13 @@ def sign_in(client: Any, user_row: User) -> str:
     token: str = response.json()["csrf_token"]
     client.headers["x-csrf-token"] = token
     return token
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    """Assert `response` is an RFC 9457 problem with `status` and a detail; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["detail"]
+    return body

@@ -20,6 +20,7 @@ from hrdshield.security.models import AuditEntry, WebSession
 from hrdshield.security.rbac import Role
 from hrdshield.web.deps import SESSION_COOKIE
 from tests import factories
+from tests.factories import problem as _problem
 
 SQL_LOOKING = "Robert'); DROP TABLE users;--"
 HTML_LOOKING = '<script>alert("x")</script>'
@@ -39,15 +40,6 @@ def strict_client(settings: Settings, database: Any) -> Iterator[TestClient]:
     strict = settings.model_copy(update={"login_max_failures": 2, "login_client_limit": 4})
     with TestClient(create_app(strict, engine=database.engine)) as test_client:
         yield test_client
-
-
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["detail"]
-    return body
 
 
 def _count(database: Any, column: Any) -> int:

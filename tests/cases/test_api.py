@@ -18,17 +18,9 @@ from hrdshield.defenders.models import Defender
 from hrdshield.security.models import AuditEntry
 from hrdshield.security.rbac import Role
 from tests import factories
+from tests.factories import problem as _problem
 
 SQL_LOOKING = "'; DELETE FROM cases; --"
-
-
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["detail"]
-    return body
 
 
 def _count_cases(database: Any) -> int:

@@ -24,6 +24,7 @@ from hrdshield.security.rbac import Role
 from tests import factories
 from tests.cases.test_evidence_sniff import jpeg, pdf, png, png_bomb
 from tests.conftest import TestDatabase
+from tests.factories import problem as _problem
 
 
 def wire(app: FastAPI) -> FastAPI:
@@ -60,14 +61,6 @@ def _upload(
     client: TestClient, case_id: str, data: bytes, name: str = "shot.png", kind: str = "image/png"
 ) -> Any:
     return client.post(f"/api/v1/cases/{case_id}/evidence", files={"file": (name, data, kind)})
-
-
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["detail"]
-    return body
 
 
 def _nothing_stored(database: TestDatabase, settings: Settings) -> None:
