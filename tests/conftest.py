@@ -155,6 +155,7 @@ def settings(tmp_path: Path, database: TestDatabase) -> Settings:
         secret_key="test-secret-key-that-is-long-enough",
         cookie_secure=False,
         environment="test",
+        background_tasks=False,  # tests run the ladder and the notifier themselves
     )
 
 

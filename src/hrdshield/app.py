@@ -78,27 +78,29 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         keyring.load()
         install_keyring(keyring)
         stop = threading.Event()
-        threads = [
-            _start(
-                run_sla_ladder,
-                "sla-ladder",
-                session_factory=session_factory,
-                policy=sla_policy,
-                interval_seconds=60.0,
-                stop_event=stop,
+        threads = []
+        if settings.background_tasks:
+            threads.append(
+                _start(
+                    run_sla_ladder,
+                    "sla-ladder",
+                    session_factory=session_factory,
+                    policy=sla_policy,
+                    interval_seconds=60.0,
+                    stop_event=stop,
+                )
             )
-        ]
-        threads.append(
-            _start(
-                run_delivery_loop,
-                "notifier",
-                session_factory=session_factory,
-                channels=channels_from_settings(settings, session_factory=session_factory),
-                interval_seconds=settings.notify_interval_seconds,
-                max_attempts=settings.notify_max_attempts,
-                stop_event=stop,
+            threads.append(
+                _start(
+                    run_delivery_loop,
+                    "notifier",
+                    session_factory=session_factory,
+                    channels=channels_from_settings(settings, session_factory=session_factory),
+                    interval_seconds=settings.notify_interval_seconds,
+                    max_attempts=settings.notify_max_attempts,
+                    stop_event=stop,
+                )
             )
-        )
         if settings.demo:
             threads.append(_start_demo(settings, session_factory, stop))
         yield

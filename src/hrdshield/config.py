@@ -75,6 +75,9 @@ class Settings(BaseModel):
     sla_low_minutes: int = Field(72 * 60, ge=1, le=100_000)
     default_language: str = Field("en", description="UI language when nothing else is known.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    background_tasks: bool = Field(
+        True, description="Run the SLA ladder and notification delivery inside the server."
+    )
     demo: bool = Field(False, description="Run the simulated demo platform's event generator.")
     demo_interval_seconds: float = Field(
         2.0, gt=0, le=3600, description="Seconds between demo event bursts."

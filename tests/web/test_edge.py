@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -219,3 +220,14 @@ def test_nul_characters_are_refused_at_the_edge(
     assert response.status_code == 400
     assert "NUL" in response.text
     assert client.get("/api/v1/organisations").json() == []
+
+
+def test_background_work_starts_with_the_server_and_stops_with_it(
+    settings, database: TestDatabase
+) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(settings.model_copy(update={"background_tasks": True}), engine=database.engine)
+    with TestClient(app):
+        running = {thread.name for thread in threading.enumerate()}
+        assert {"sla-ladder", "notifier"} <= running
+    remaining = {thread.name for thread in threading.enumerate()}
+    assert not {"sla-ladder", "notifier"} & remaining
