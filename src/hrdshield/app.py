@@ -18,8 +18,13 @@ from hrdshield.accounts import pages as accounts_pages
 from hrdshield.accounts.service import ClientThrottle, LoginPolicy
 from hrdshield.cases import api as cases_api
 from hrdshield.cases import pages as cases_pages
+from hrdshield.cases import report_api as cases_report_api
+from hrdshield.cases import report_pages as cases_report_pages
+from hrdshield.cases import retention_api
 from hrdshield.cases.evidence import api as evidence_api
 from hrdshield.cases.evidence import pages as evidence_pages
+from hrdshield.cases.retention import RetentionPolicy
+from hrdshield.cases.retention_tasks import run_retention_loop
 from hrdshield.cases.sla import SlaPolicy
 from hrdshield.cases.tasks import run_sla_ladder
 from hrdshield.config import Settings
@@ -35,6 +40,7 @@ from hrdshield.security.crypto import (
     install_keyring,
     load_master_key,
     load_or_create_secret,
+    run_key_refresher,
 )
 from hrdshield.web import API_PREFIX, errors, health, pages
 from hrdshield.web.deps import csrf_protect, reject_nul_bytes, request_context
@@ -71,6 +77,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         low=settings.sla_low_minutes,
     )
 
+    retention_policy = RetentionPolicy(
+        retention_days=settings.retention_days, warning_days=settings.retention_warning_days
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not migrate.is_current(engine):
@@ -78,7 +88,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         keyring.load()
         install_keyring(keyring)
         stop = threading.Event()
-        threads = []
+        threads = [_start(run_key_refresher, "key-refresher", keyring=keyring, stop_event=stop)]
         if settings.background_tasks:
             threads.append(
                 _start(
@@ -87,6 +97,17 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
                     session_factory=session_factory,
                     policy=sla_policy,
                     interval_seconds=60.0,
+                    stop_event=stop,
+                )
+            )
+            threads.append(
+                _start(
+                    run_retention_loop,
+                    "retention",
+                    session_factory=session_factory,
+                    policy=retention_policy,
+                    uploads_dir=settings.uploads_dir,
+                    interval_seconds=300.0,
                     stop_event=stop,
                 )
             )
@@ -129,6 +150,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     app.state.client_throttle = ClientThrottle(settings.login_client_limit)
     app.state.sla_policy = sla_policy
+    app.state.retention_policy = retention_policy
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
     errors.install(app)
 
@@ -138,6 +160,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         defenders_api.router,
         cases_api.router,
         evidence_api.router,
+        cases_report_api.router,
+        retention_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -150,6 +174,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         security_pages.router,
         cases_pages.router,
         evidence_pages.router,
+        cases_report_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

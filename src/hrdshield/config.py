@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "HRDSHIELD_"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
@@ -73,6 +81,12 @@ class Settings(BaseModel):
     sla_high_minutes: int = Field(4 * 60, ge=1, le=100_000)
     sla_medium_minutes: int = Field(24 * 60, ge=1, le=100_000)
     sla_low_minutes: int = Field(72 * 60, ge=1, le=100_000)
+    retention_days: int = Field(
+        90, ge=1, le=36_500, description="Days a closed case and its evidence are kept."
+    )
+    retention_warning_days: int = Field(
+        14, ge=0, le=365, description="Days before expiry the defender is warned."
+    )
     default_language: str = Field("en", description="UI language when nothing else is known.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     background_tasks: bool = Field(
@@ -104,6 +118,12 @@ class Settings(BaseModel):
         if value not in SUPPORTED_LANGUAGES:
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
         return value
+
+    @model_validator(mode="after")
+    def _warning_before_expiry(self) -> Settings:
+        if self.retention_warning_days >= self.retention_days:
+            raise ValueError("retention_warning_days must be smaller than retention_days")
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:

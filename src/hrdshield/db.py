@@ -89,10 +89,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "hrdshield_read_only"  # execution option: this connection never writes
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
     # Writers take the lock up front, so two transactions never read the same audit-chain head
-    # and then race to append; readers are not blocked under WAL.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # and then race to append; readers are not blocked under WAL. A connection marked read-only
+    # must not queue behind a writer (it may be serving that very writer's request).
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hrdshield.cases import service, sla, workflow
+from hrdshield.cases import retention, service, sla, workflow
 from hrdshield.cases.enums import CaseCategory, CaseEventKind, CaseStatus, Severity
 from hrdshield.cases.schemas import CaseCreate
 from hrdshield.errors import Conflict, NotFound, ValidationProblem
@@ -261,3 +261,35 @@ def test_the_defender_is_told_of_receipt_triage_and_outcome_in_their_language(
         assert [item.template.value for item in queued] == ["receipt", "triaged", "outcome"]
         assert {item.language for item in queued} == {"es"}
         assert {item.address for item in queued} == {"defensora@example.test"}
+
+
+def test_closing_starts_the_retention_period_and_reopening_stops_it(
+    database: TestDatabase,
+) -> None:
+    policy = retention.RetentionPolicy(retention_days=30, warning_days=7)
+    with database.session_factory() as session, session.begin():
+        actor = factories.principal(factories.user(session, Role.REVIEWER))
+        opened = _case(session, actor)
+        workflow.triage(
+            session=session, actor=actor, case_id=opened.id, severity=Severity.LOW, policy=POLICY
+        )
+        closed = workflow.change_status(
+            session=session,
+            actor=actor,
+            case_id=opened.id,
+            status=CaseStatus.CLOSED,
+            retention_policy=policy,
+        )
+        kept = retention.get(session=session, case_id=opened.id)
+        assert kept is not None
+        assert closed.closed_at is not None
+        assert kept.expires_at == closed.closed_at + timedelta(days=30)
+        workflow.change_status(
+            session=session,
+            actor=actor,
+            case_id=opened.id,
+            status=CaseStatus.IN_PROGRESS,
+            retention_policy=policy,
+        )
+        reopened = retention.get(session=session, case_id=opened.id)
+        assert reopened is None or reopened.expires_at is None

@@ -125,3 +125,31 @@ def test_rotation_does_not_overwrite_a_concurrent_edit(database: TestDatabase) -
         edited = session.get(User, user_id)
         assert edited is not None
         assert edited.display_name == "Edited after rotation"
+
+
+def test_refresh_inside_a_write_transaction_neither_waits_nor_writes(
+    database: TestDatabase,
+) -> None:
+    """Regression: a key refresh during a request used to queue behind that request's own
+    write lock on SQLite (HTTP 500 after the busy timeout) and take a second pooled connection."""
+    other = Keyring(
+        master_key=database.keyring.master_key, session_factory=database.session_factory
+    )
+    with database.session_factory() as session, session.begin():
+        factories.user(session, Role.REVIEWER)  # this transaction now holds the write lock
+        session.flush()
+        rotated_elsewhere = crypto.create_data_key(session, other.master_key, Purpose.FIELD)
+        database.keyring.refresh()  # must come back at once, reading committed keys only
+        assert rotated_elsewhere.id not in database.keyring._keys
+    database.keyring.refresh()
+    assert rotated_elsewhere.id in database.keyring._keys
+
+
+def test_values_sealed_by_another_process_after_rotation_open(database: TestDatabase) -> None:
+    elsewhere = Keyring(
+        master_key=database.keyring.master_key, session_factory=database.session_factory
+    )
+    elsewhere.load()
+    crypto.rotate_field_key(elsewhere, settle_seconds=0)
+    sealed = elsewhere.encrypt("written by the other process", "cases.summary")
+    assert database.keyring.decrypt(sealed, "cases.summary") == "written by the other process"

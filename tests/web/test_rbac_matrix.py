@@ -34,6 +34,13 @@ PUBLIC = {
     ("POST", "/enrol"),
     ("POST", "/api/v1/session"),
     ("GET", "/api/v1/openapi.json"),
+    ("GET", "/report"),
+    ("POST", "/report"),
+    ("GET", "/report/status"),
+    ("POST", "/report/status"),
+    ("POST", "/api/v1/reports"),
+    ("POST", "/api/v1/reports/status"),
+    ("POST", "/api/v1/reports/replies"),
 }
 SIGNED_IN = {("GET", "/home"), ("GET", "/api/v1/me"), ("DELETE", "/api/v1/session")}
 ANONYMOUS = "anonymous"

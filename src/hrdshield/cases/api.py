@@ -113,12 +113,17 @@ def triage(
 def change_status(
     case_id: str,
     body: StatusIn,
+    request: Request,
     session: Session = DB_SESSION,
     principal: Principal = require(Permission.CASE_WORK),
 ) -> Case:
-    """Move the case along its lifecycle."""
+    """Move the case along its lifecycle; closing starts the retention period."""
     return workflow.change_status(
-        session=session, actor=principal, case_id=case_id, status=body.status
+        session=session,
+        actor=principal,
+        case_id=case_id,
+        status=body.status,
+        retention_policy=request.app.state.retention_policy,
     )
 
 

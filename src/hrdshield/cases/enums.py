@@ -62,3 +62,25 @@ class CaseEventKind(enum.Enum):
     NOTE = "note"
     LINKED = "linked"
     MERGED = "merged"
+
+
+class ReporterRelation(enum.Enum):
+    """Who sent a report: the defender attacked, or somebody reporting for them."""
+
+    SELF = "self"
+    ON_BEHALF = "on_behalf"
+
+
+class ReporterContact(enum.Enum):
+    """How the sender of a report agreed to hear back."""
+
+    NONE = "none"
+    EMAIL = "email"
+    STATUS_PAGE = "status_page"
+
+
+class MessageDirection(enum.Enum):
+    """Which way a message between the response team and a reporter went."""
+
+    TO_REPORTER = "to_reporter"
+    FROM_REPORTER = "from_reporter"

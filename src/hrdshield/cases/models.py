@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hrdshield import clock
+from hrdshield.cases import enums
 from hrdshield.cases.enums import CaseCategory, CaseEventKind, CaseSource, CaseStatus, Severity
 from hrdshield.db import Base, UTCDateTime, new_id, value_enum
 from hrdshield.security.crypto import EncryptedText
@@ -49,6 +50,22 @@ class Case(Base):
     created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # intake: how a report reached us and how its sender follows it. The receipt code itself is
+    # never stored: a keyed digest of its first groups finds the case, an argon2id hash proves it.
+    receipt_lookup: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    receipt_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reporter_relation: Mapped[enums.ReporterRelation | None] = mapped_column(
+        value_enum(enums.ReporterRelation), nullable=True
+    )
+    reporter_contact: Mapped[enums.ReporterContact | None] = mapped_column(
+        value_enum(enums.ReporterContact), nullable=True
+    )
+    reporter_email: Mapped[str | None] = mapped_column(
+        EncryptedText("cases.reporter_email"), nullable=True
+    )
+    reported_links: Mapped[str | None] = mapped_column(
+        EncryptedText("cases.reported_links"), nullable=True
+    )
 
 
 class CaseEvent(Base):
@@ -85,3 +102,20 @@ class CaseLink(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class CaseMessage(Base):
+    """A question from the response team to a case's reporter, or the reporter's answer."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[enums.MessageDirection] = mapped_column(value_enum(enums.MessageDirection))
+    body: Mapped[str] = mapped_column(EncryptedText("case_messages.body"))
+    author_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hrdshield import clock
 from hrdshield.accounts.models import User
-from hrdshield.cases import service, sla, workflow
+from hrdshield.cases import intake, service, sla, workflow
 from hrdshield.cases.enums import CaseStatus, Severity
 from hrdshield.defenders.models import Defender
 from hrdshield.security.rbac import Permission, Principal
@@ -68,6 +68,7 @@ def case_page(
             "next_statuses": sorted(workflow.TRANSITIONS[shown.status], key=lambda s: s.value),
             "severities": list(Severity),
             "minutes_left": minutes_left(shown.sla_due_at, clock.now()),
+            "messages": intake.messages_of(session=session, case_id=shown.id),
         },
     )
 
@@ -97,13 +98,20 @@ def triage_form(
 
 @router.post("/staff/cases/{case_id}/status")
 def status_form(
+    request: Request,
     case_id: str,
     status: CaseStatus = Form(...),
     session: Session = DB_SESSION,
     principal: Principal = require(Permission.CASE_WORK),
 ) -> Response:
     """Move the case along its lifecycle."""
-    workflow.change_status(session=session, actor=principal, case_id=case_id, status=status)
+    workflow.change_status(
+        session=session,
+        actor=principal,
+        case_id=case_id,
+        status=status,
+        retention_policy=request.app.state.retention_policy,
+    )
     return _back(case_id)
 
 

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from hrdshield import clock
 from hrdshield.accounts.models import User
-from hrdshield.cases import service
+from hrdshield.cases import retention, service
 from hrdshield.cases.enums import CaseEventKind, CaseStatus, Severity
 from hrdshield.cases.models import Case, CaseEvent, CaseLink
+from hrdshield.cases.retention import RetentionPolicy
 from hrdshield.cases.sla import OPEN_STATUSES, SlaPolicy
 from hrdshield.errors import Conflict, NotFound, ValidationProblem
 from hrdshield.notify.enums import TemplateKey
@@ -100,7 +101,14 @@ def triage(
     return triaged
 
 
-def change_status(*, session: Session, actor: Principal, case_id: str, status: CaseStatus) -> Case:
+def change_status(
+    *,
+    session: Session,
+    actor: Principal,
+    case_id: str,
+    status: CaseStatus,
+    retention_policy: RetentionPolicy | None = None,
+) -> Case:
     """Move a case along its lifecycle; refuse moves the lifecycle does not allow."""
     changed = service.get(session=session, actor=actor, case_id=case_id)
     if status is CaseStatus.DUPLICATE:
@@ -120,6 +128,11 @@ def change_status(*, session: Session, actor: Principal, case_id: str, status: C
     )
     if status is CaseStatus.CLOSED:
         service.notify_defender(session, changed, TemplateKey.OUTCOME)
+        retention.schedule(
+            session=session, case_id=changed.id, policy=retention_policy or RetentionPolicy()
+        )
+    elif before["status"] == CaseStatus.CLOSED.value:
+        retention.cancel(session=session, case_id=changed.id)  # reopened: kept again
     return changed
 
 

@@ -13,8 +13,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,9 +31,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from hrdshield import clock
-from hrdshield.db import Base
+from hrdshield.db import READ_ONLY, Base
 from hrdshield.security.models import DataKey
 
+log = logging.getLogger("hrdshield.security")
 TOKEN_PREFIX = "hse1"  # noqa: S105  (a format marker, not a secret)
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -129,12 +132,34 @@ class Keyring:
         return f"Keyring(keys={len(self._keys)})"
 
     def load(self) -> None:
-        """Read every data key, creating the first key of each purpose when none exists."""
+        """Read every data key, creating the first key of each purpose when none exists.
+
+        For start-up and commands; a running service refreshes with `refresh`, which never writes.
+        """
         with self.session_factory() as session, session.begin():
             rows = list(session.scalars(select(DataKey).order_by(DataKey.created_at)))
             for purpose in (Purpose.FIELD, Purpose.BLIND_INDEX, Purpose.AUDIT):
                 if not any(row.purpose == purpose for row in rows):
                     rows.append(create_data_key(session, self.master_key, purpose))
+        self._install(rows)
+
+    def refresh(self) -> None:
+        """Re-read the data keys on a read-only connection (picks up a rotation elsewhere).
+
+        Safe to call while the calling thread holds a write transaction on another connection:
+        it neither waits for the write lock nor creates keys.
+        """
+        engine = self.session_factory.kw["bind"]
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            rows = list(connection.execute(select(DataKey).order_by(DataKey.created_at)))
+        self._install(rows)
+
+    def refresh_if_stale(self) -> None:
+        """Refresh when the cached keys are older than the cache lifetime."""
+        if time.monotonic() - self._loaded_at > ACTIVE_KEY_TTL_SECONDS:
+            self.refresh()
+
+    def _install(self, rows: list[Any]) -> None:
         keys, active = {}, {}
         for row in rows:
             keys[row.id] = _unwrap(self.master_key, row.id, row.wrapped)
@@ -143,8 +168,10 @@ class Keyring:
         self._keys, self._active, self._loaded_at = keys, active, time.monotonic()
 
     def _key_for(self, purpose: str) -> tuple[str, bytes]:
-        if not self._keys or time.monotonic() - self._loaded_at > ACTIVE_KEY_TTL_SECONDS:
-            self.load()  # picks up a rotation made by another process
+        if not self._keys:
+            self.load()
+        # A running service refreshes from a background thread (run_key_refresher), never here:
+        # a refresh inside a request would need a second connection while the request holds one.
         key_id = self._active[purpose]
         return key_id, self._keys[key_id]
 
@@ -159,7 +186,7 @@ class Keyring:
         """Open a value sealed by `encrypt` with the same context."""
         key_id, payload = parse_token(token)
         if key_id not in self._keys:
-            self.load()
+            self.refresh()  # sealed under a key made by another process since our last look
         key = self._keys.get(key_id)
         if key is None:
             raise DecryptionError(f"unknown data key {key_id}")
@@ -345,7 +372,7 @@ def decrypt_blob(keyring: Keyring, blob: bytes, context: str) -> bytes:
     end = start + blob[start - 1]
     key_id = blob[start:end].decode("ascii", "replace")
     if key_id not in keyring._keys:
-        keyring.load()
+        keyring.refresh()
     key = keyring._keys.get(key_id)
     if key is None:
         raise DecryptionError(f"unknown data key {key_id}")
@@ -354,3 +381,12 @@ def decrypt_blob(keyring: Keyring, blob: bytes, context: str) -> bytes:
         return AESGCM(key).decrypt(nonce, sealed, blob[:end] + context.encode())
     except (InvalidTag, ValueError) as error:
         raise DecryptionError(f"file does not open under key {key_id} for {context}") from error
+
+
+def run_key_refresher(keyring: Keyring, *, stop_event: threading.Event) -> None:
+    """Keep a running service's keys current, so a rotation elsewhere is picked up within 30 s."""
+    while not stop_event.wait(ACTIVE_KEY_TTL_SECONDS / 3):
+        try:
+            keyring.refresh_if_stale()
+        except Exception as error:  # noqa: BLE001  (keep refreshing; the cause is logged)
+            log.warning("key refresh failed: %s", type(error).__name__)
