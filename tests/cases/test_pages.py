@@ -6,8 +6,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from hrdshield.cases import service, sla
-from hrdshield.cases.enums import CaseCategory
+from hrdshield.cases import service, sla, workflow
+from hrdshield.cases.enums import CaseCategory, Severity
 from hrdshield.cases.schemas import CaseCreate
 from hrdshield.security.rbac import Role
 from tests import factories
@@ -78,3 +78,43 @@ def test_case_pages_in_arabic_are_right_to_left(client: TestClient, database: Te
     page = client.get("/staff/queue?lang=ar")
     assert '<html lang="ar" dir="rtl">' in page.text
     assert "Case queue" not in page.text
+
+
+def test_defender_follows_their_case_in_the_portal_without_seeing_notes(
+    client: TestClient, database: TestDatabase
+) -> None:
+    with database.session_factory() as session, session.begin():
+        hrd_user = factories.user(session, Role.HRD)
+        defender = factories.defender(session, actor=factories.principal(hrd_user))
+        hrd = factories.principal(hrd_user, defender_id=defender.id)
+        reviewer = factories.principal(factories.user(session, Role.REVIEWER))
+        opened = service.create(
+            session=session,
+            actor=hrd,
+            case_in=CaseCreate(category=CaseCategory.IMPERSONATION, summary="A copy of my account"),
+            policy=sla.SlaPolicy(),
+        )
+        workflow.triage(
+            session=session,
+            actor=reviewer,
+            case_id=opened.id,
+            severity=Severity.MEDIUM,
+            policy=sla.SlaPolicy(),
+        )
+        workflow.add_note(
+            session=session,
+            actor=reviewer,
+            case_id=opened.id,
+            body="Qzinternal reviewer assessment",
+        )
+        other_user = factories.user(session, Role.HRD)
+    factories.sign_in(client, hrd_user)
+    portal = client.get("/portal")
+    assert opened.reference in portal.text
+    page = client.get(f"/portal/cases/{opened.id}")
+    assert page.status_code == 200
+    assert "Triaged" in page.text
+    assert "Qzinternal" not in page.text
+    stranger = TestClient(client.app)
+    factories.sign_in(stranger, other_user)
+    assert stranger.get(f"/portal/cases/{opened.id}").status_code == 404

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrdshield import clock, demo_data
+from hrdshield.cases.enums import CaseSource
 from hrdshield.cases.models import Case
 from hrdshield.defenders.enums import DefenderStatus
 from hrdshield.defenders.models import Defender
@@ -298,9 +299,12 @@ def a_defender_id(site: LiveSite) -> str:
     return str(defender_id)
 
 
-def a_case_id(site: LiveSite) -> str:
-    """Return the id of a demo case (a new one, so the triage form is on its page)."""
+def a_case_id(site: LiveSite, source: str | None = None) -> str:
+    """Return the id of a demo case, opened through `source` if given (e.g. "hrd")."""
+    query = select(Case.id).order_by(Case.created_at).limit(1)
+    if source is not None:
+        query = query.where(Case.source == CaseSource(source))
     with site.session_factory() as session:
-        case_id = session.scalar(select(Case.id).order_by(Case.created_at).limit(1))
+        case_id = session.scalar(query)
     assert case_id is not None, "the demo data has no case"
     return str(case_id)

@@ -111,7 +111,7 @@ def assert_no_problems(problems: list[str]) -> None:
     assert not problems, "accessibility problems:\n" + "\n".join(problems)
 
 
-def pages_for(role: Role, defender_id: str, case_id: str) -> list[str]:
+def pages_for(role: Role, defender_id: str, case_id: str, hrd_case_id: str) -> list[str]:
     """Return the signed-in pages that `role` may open."""
     pages = []
     if allowed(role, Permission.CASE_WORK):
@@ -126,6 +126,8 @@ def pages_for(role: Role, defender_id: str, case_id: str) -> list[str]:
         pages += ["/staff/defenders", "/staff/defenders/new", f"/staff/defenders/{defender_id}"]
     if allowed(role, Permission.PORTAL):
         pages += ["/portal", "/portal?enrolled=1"]
+    if role is Role.HRD:
+        pages.append(f"/portal/cases/{hrd_case_id}")
     if allowed(role, Permission.ENROL_ON_BEHALF):
         pages.append("/portal/defenders/new")
     return pages
@@ -186,6 +188,7 @@ def test_signed_in_pages_have_no_axe_violations(
     driver = browsers.get()
     defender_id = a_defender_id(demo_site)
     case_id = a_case_id(demo_site)
+    hrd_case_id = a_case_id(demo_site, source="hrd")
     problems: list[str] = []
     two_factor_checked = False
     for email, _name, role in demo_data.DEMO_USERS:
@@ -198,7 +201,7 @@ def test_signed_in_pages_have_no_axe_violations(
                 two_factor_checked = True
             pass_two_factor(driver, demo_site, email)
         wait_for_path(driver, "/portal" if allowed(role, Permission.PORTAL) else "/staff")
-        for path in pages_for(role, defender_id, case_id):
+        for path in pages_for(role, defender_id, case_id, hrd_case_id):
             problems += audit_url(driver, demo_site, path, lang, who=f"{role.value} ")
 
     with demo_site.session_factory() as session:

@@ -138,3 +138,22 @@ def note_form(
     """Add an internal note."""
     workflow.add_note(session=session, actor=principal, case_id=case_id, body=body)
     return _back(case_id)
+
+
+@router.get("/portal/cases/{case_id}")
+def portal_case_page(
+    request: Request,
+    case_id: str,
+    session: Session = DB_SESSION,
+    principal: Principal = require(Permission.PORTAL),
+) -> Response:
+    """Show a defender or partner one of their cases: its status and timeline, never the notes."""
+    shown = service.get(session=session, actor=principal, case_id=case_id)
+    return render(
+        request,
+        "portal/case.html",
+        {
+            "case": shown,
+            "events": workflow.timeline(session=session, actor=principal, case_id=case_id),
+        },
+    )

@@ -60,8 +60,17 @@ def portal_home(
     session: Session = DB_SESSION,
     principal: Principal = require(Permission.PORTAL),
 ) -> Response:
-    """Show a defender their enrolment, or a partner the defenders they enrolled."""
-    from hrdshield.defenders import service as defenders  # noqa: PLC0415  (avoid import cycle)
+    """Show a defender their enrolment and cases, or a partner what its organisation reported."""
+    from hrdshield.cases import service as cases  # noqa: PLC0415  (avoid import cycle)
+    from hrdshield.defenders import service as defenders  # noqa: PLC0415
 
     rows, total = defenders.list_page(session=session, actor=principal, limit=50)
-    return render(request, "portal/home.html", {"defenders": rows, "total": total})
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "defenders": rows,
+            "total": total,
+            "cases": cases.list_recent(session=session, actor=principal, limit=50),
+        },
+    )
