@@ -120,28 +120,31 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
         "en": Text(
             "A question about your report {reference}",
             "The person handling your report {reference} needs more information from you.\n\n"
-            "Please sign in to HRD Shield to read the question and reply. For your safety, the "
-            "question is not included in this message.",
+            "Please sign in to HRD Shield, or open the report status page and enter your receipt "
+            "code, to read the question and reply. For your safety, the question is not "
+            "included in this message.",
         ),
         "es": Text(
             "Una pregunta sobre su denuncia {reference}",
             "La persona que tramita su denuncia {reference} necesita más información de su "
             "parte.\n\n"
-            "Le rogamos que inicie sesión en HRD Shield para leer la pregunta y responderla. "
+            "Le rogamos que inicie sesión en HRD Shield, o que abra la página de estado de la "
+            "denuncia e introduzca su código de recibo, para leer la pregunta y responderla. "
             "Por su seguridad, la pregunta no figura en este mensaje.",
         ),
         "fr": Text(
             "Une question concernant votre signalement {reference}",
             "La personne chargée de votre signalement {reference} a besoin d'informations "
             "complémentaires de votre part.\n\n"
-            "Nous vous invitons à vous connecter à HRD Shield pour lire la question et y "
-            "répondre. Pour votre sécurité, la question ne figure pas dans ce message.",
+            "Nous vous invitons à vous connecter à HRD Shield, ou à ouvrir la page de suivi du "
+            "signalement et à saisir votre code de reçu, pour lire la question et y répondre. "
+            "Pour votre sécurité, la question ne figure pas dans ce message.",
         ),
         "ar": Text(
             "سؤال بشأن بلاغكم {reference}",
             "يحتاج الشخص المكلف بمعالجة بلاغكم {reference} إلى مزيد من المعلومات منكم.\n\n"
-            "نرجو تسجيل الدخول إلى HRD Shield لقراءة السؤال والرد عليه. وحرصًا على "
-            "سلامتكم، لم نُدرج نص السؤال في هذه الرسالة.",
+            "نرجو تسجيل الدخول إلى HRD Shield، أو فتح صفحة متابعة البلاغ وإدخال رمز الإيصال، "
+            "لقراءة السؤال والرد عليه. وحرصًا على سلامتكم، لم نُدرج نص السؤال في هذه الرسالة.",
         ),
     },
     TemplateKey.OUTCOME: {
