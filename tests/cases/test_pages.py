@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from hrdshield.cases import service, sla, workflow
 from hrdshield.cases.enums import CaseCategory, Severity
 from hrdshield.cases.schemas import CaseCreate
+from hrdshield.notify import service as notifications
+from hrdshield.notify.enums import NotificationStatus
 from hrdshield.security.rbac import Role
 from tests import factories
 from tests.conftest import TestDatabase
@@ -118,3 +120,29 @@ def test_defender_follows_their_case_in_the_portal_without_seeing_notes(
     stranger = TestClient(client.app)
     factories.sign_in(stranger, other_user)
     assert stranger.get(f"/portal/cases/{opened.id}").status_code == 404
+
+
+def test_case_page_shows_delivery_failures_of_notifications(
+    client: TestClient, database: TestDatabase
+) -> None:
+    with database.session_factory() as session, session.begin():
+        reviewer = factories.user(session, Role.REVIEWER)
+        defender = factories.defender(
+            session, contact_channel="email", contact_address="defender@example.test"
+        )
+        opened = service.create(
+            session=session,
+            actor=factories.principal(reviewer),
+            case_in=CaseCreate(
+                category=CaseCategory.HARASSMENT, summary="pile-on", defender_id=defender.id
+            ),
+            policy=sla.SlaPolicy(),
+        )
+        (receipt,) = notifications.list_for_case(session=session, case_id=opened.id)
+        receipt.status, receipt.attempts = NotificationStatus.FAILED, 8
+        receipt.last_error = "SMTP 550"
+    factories.sign_in(client, reviewer)
+    page = client.get(f"/staff/cases/{opened.id}")
+    assert "SMTP 550" in page.text
+    assert "Failed" in page.text
+    assert "defender@example.test" not in page.text  # the address stays out of the page

@@ -13,6 +13,7 @@ from hrdshield.accounts.models import User
 from hrdshield.cases import intake, service, sla, workflow
 from hrdshield.cases.enums import CaseStatus, Severity
 from hrdshield.defenders.models import Defender
+from hrdshield.notify import service as notifications
 from hrdshield.security.rbac import Permission, Principal
 from hrdshield.web.deps import DB_SESSION, require
 from hrdshield.web.templating import render
@@ -69,6 +70,7 @@ def case_page(
             "severities": list(Severity),
             "minutes_left": minutes_left(shown.sla_due_at, clock.now()),
             "messages": intake.messages_of(session=session, case_id=shown.id),
+            "notifications": notifications.list_for_case(session=session, case_id=shown.id),
         },
     )
 
