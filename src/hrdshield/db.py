@@ -63,6 +63,11 @@ def value_enum(enum_class: type[enum.Enum]) -> Enum:
     )
 
 
+def split_list(value: str) -> list[str]:
+    """Return the items of a comma-separated list column (languages, regions, scopes)."""
+    return [item for item in (part.strip() for part in value.split(",")) if item]
+
+
 def new_id() -> str:
     """Return a random, non-sequential identifier (no count of records leaks through ids)."""
     return uuid.uuid4().hex

@@ -19,6 +19,7 @@ from hrdshield.accounts.schemas import (
     UserCreate,
     UserRead,
 )
+from hrdshield.db import split_list
 from hrdshield.security.rbac import Permission, Principal
 from hrdshield.web.cookies import clear_session_cookie, set_session_cookie
 from hrdshield.web.deps import DB_SESSION, SESSION_COOKIE, current_principal, require
@@ -141,7 +142,7 @@ def _token_read(row: ApiToken) -> dict[str, object]:
         "organisation_id": row.organisation_id,
         "name": row.name,
         "prefix": row.prefix,
-        "scopes": [scope for scope in row.scopes.split(",") if scope],
+        "scopes": split_list(row.scopes),
         "created_at": row.created_at,
         "last_used_at": row.last_used_at,
         "revoked_at": row.revoked_at,

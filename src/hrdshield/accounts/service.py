@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hrdshield import clock
 from hrdshield.accounts.models import Organisation, User
+from hrdshield.db import split_list
 from hrdshield.errors import Conflict, NotFound, ValidationProblem
 from hrdshield.security import audit, passwords, totp
 from hrdshield.security.crypto import current_keyring
@@ -380,8 +381,8 @@ def user_read(user: User) -> dict[str, object]:
         "role": user.role,
         "organisation_id": user.organisation_id,
         "two_factor_enabled": user.totp_secret is not None,
-        "languages": [code for code in user.languages.split(",") if code],
-        "regions": [code for code in user.regions.split(",") if code],
+        "languages": split_list(user.languages),
+        "regions": split_list(user.regions),
         "is_active": user.is_active,
         "created_at": user.created_at,
     }

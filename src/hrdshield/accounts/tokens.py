@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from hrdshield import clock
 from hrdshield.accounts.models import ApiToken, Organisation
+from hrdshield.db import split_list
 from hrdshield.errors import NotFound, ValidationProblem
 from hrdshield.security import audit
 from hrdshield.security.rbac import TOKEN_SCOPES, Permission, Principal, Role
@@ -110,5 +111,5 @@ def authenticate(*, session: Session, token: str) -> Principal | None:
         role=Role.PARTNER,
         organisation_id=row.organisation_id,
         kind="token",
-        scopes=frozenset(Permission(value) for value in row.scopes.split(",") if value),
+        scopes=frozenset(Permission(value) for value in split_list(row.scopes)),
     )

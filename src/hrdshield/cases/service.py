@@ -17,6 +17,7 @@ from hrdshield.cases.enums import CaseCategory, CaseEventKind, CaseSource, Sever
 from hrdshield.cases.models import Case, CaseEvent
 from hrdshield.cases.schemas import CaseCreate
 from hrdshield.cases.sla import SlaPolicy
+from hrdshield.db import split_list
 from hrdshield.defenders import service as defenders
 from hrdshield.defenders.enums import RiskLevel
 from hrdshield.defenders.models import Defender
@@ -110,7 +111,7 @@ def create(
         defender.risk_level if defender else None,
         f"{case_in.summary}\n{case_in.narrative or ''}",
     )
-    languages = [code for code in (defender.languages if defender else "").split(",") if code]
+    languages = split_list(defender.languages) if defender else []
     case = Case(
         reference=new_reference(),
         defender_id=defender.id if defender else None,

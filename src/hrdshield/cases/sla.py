@@ -19,6 +19,7 @@ from hrdshield import clock
 from hrdshield.accounts.models import User
 from hrdshield.cases.enums import CaseEventKind, CaseSource, CaseStatus, Severity
 from hrdshield.cases.models import Case, CaseEvent
+from hrdshield.db import split_list
 from hrdshield.security import audit
 from hrdshield.security.rbac import Principal, Role
 
@@ -122,8 +123,8 @@ def queue(
     """
     conditions: list[ColumnElement[bool]] = [Case.status.in_(OPEN_STATUSES)]
     if reviewer.role is not Role.LEAD:
-        languages = [code for code in reviewer.languages.split(",") if code]
-        regions = [code for code in reviewer.regions.split(",") if code]
+        languages = split_list(reviewer.languages)
+        regions = split_list(reviewer.regions)
         if languages:
             conditions.append(Case.language.in_(languages))
         if regions:

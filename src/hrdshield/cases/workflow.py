@@ -19,6 +19,7 @@ from hrdshield.cases.enums import CaseEventKind, CaseStatus, Severity
 from hrdshield.cases.models import Case, CaseEvent, CaseLink
 from hrdshield.cases.retention import RetentionPolicy
 from hrdshield.cases.sla import OPEN_STATUSES, SlaPolicy
+from hrdshield.db import split_list
 from hrdshield.errors import Conflict, NotFound, ValidationProblem
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.security import audit
@@ -152,8 +153,8 @@ def suggest_assignee(*, session: Session, target: Case) -> User | None:
     for reviewer in session.scalars(
         select(User).where(User.role == Role.REVIEWER, User.is_active.is_(True))
     ):
-        languages = [code for code in reviewer.languages.split(",") if code]
-        regions = [code for code in reviewer.regions.split(",") if code]
+        languages = split_list(reviewer.languages)
+        regions = split_list(reviewer.regions)
         if target.language not in languages:
             continue
         if regions and target.region and target.region not in regions:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from hrdshield.db import split_list
 from hrdshield.defenders import service
 from hrdshield.defenders.enums import ConsentScope, DefenderGroup, DefenderStatus
 from hrdshield.defenders.models import Defender
@@ -31,7 +32,7 @@ def defender_read(defender: Defender) -> dict[str, Any]:
         "display_name": defender.display_name,
         "handles": service.decoded_list(defender.handles),
         "country": defender.country,
-        "languages": [code for code in defender.languages.split(",") if code],
+        "languages": split_list(defender.languages),
         "groups": [DefenderGroup(value) for value in service.decoded_list(defender.groups)],
         "risk_level": defender.risk_level,
         "status": defender.status,
@@ -80,7 +81,7 @@ def list_defenders(
             "id": row.id,
             "pseudonym": row.pseudonym,
             "country": row.country,
-            "languages": [code for code in row.languages.split(",") if code],
+            "languages": split_list(row.languages),
             "risk_level": row.risk_level,
             "status": row.status,
         }

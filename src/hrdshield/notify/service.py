@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hrdshield import clock
-from hrdshield.db import new_id
+from hrdshield.db import new_id, split_list
 from hrdshield.defenders.enums import ConsentScope, ContactChannel
 from hrdshield.defenders.models import Defender
 from hrdshield.errors import Conflict, NotFound, ValidationProblem
@@ -154,7 +154,7 @@ def enqueue_for_defender(
         address = defender.contact_address
     if not address:
         return None
-    languages = [code for code in defender.languages.split(",") if code.strip()]
+    languages = split_list(defender.languages)
     return enqueue(
         session=session,
         channel=channel,
