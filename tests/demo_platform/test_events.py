@@ -129,7 +129,7 @@ def test_traffic_counts_have_no_actor_and_a_whole_count(count: object, ok: bool)
         with pytest.raises(InvalidEventError, match="count"):
             validate_event(event)
     with pytest.raises(InvalidEventError, match="no actor"):
-        validate_event({**event, "actor": ACTOR})
+        validate_event({**event, "count": 5, "actor": ACTOR})
 
 
 def test_format_time_refuses_naive_datetimes() -> None:

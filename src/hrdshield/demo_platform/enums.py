@@ -1,23 +1,12 @@
-"""Fixed vocabularies of the demo platform, stored by value."""
+"""Fixed vocabularies of the demo platform, stored by value (event types are the schema's)."""
 
 from __future__ import annotations
 
 import enum
 
+from hrdshield.detection.enums import EventType, ReportReason
 
-class EventType(enum.Enum):
-    """What happened on the platform; one value per platform-neutral event type."""
-
-    POST = "post"
-    REPLY = "reply"
-    MENTION = "mention"
-    DIRECT_MESSAGE = "direct_message"
-    REPORT = "report"
-    LOGIN = "login"
-    ACCOUNT_CREATED = "account_created"
-    PROFILE_CHANGED = "profile_changed"
-    CONTENT_REMOVED = "content_removed"
-    TRAFFIC_COUNT = "traffic_count"
+__all__ = ["AttackKind", "Audience", "EventOutcome", "EventType", "ReportReason"]
 
 
 class Audience(enum.Enum):
@@ -25,18 +14,6 @@ class Audience(enum.Enum):
 
     EVERYONE = "everyone"
     FOLLOWERS = "followers"
-
-
-class ReportReason(enum.Enum):
-    """Why a user reported an account or a post to the platform."""
-
-    SPAM = "spam"
-    HARASSMENT = "harassment"
-    HATE = "hate"
-    VIOLENCE = "violence"
-    IMPERSONATION = "impersonation"
-    MISINFORMATION = "misinformation"
-    OTHER = "other"
 
 
 class EventOutcome(enum.Enum):

@@ -1,0 +1,1 @@
+"""Threat detection over the platform's event stream: schema, pipeline, detectors, alerts."""
