@@ -62,6 +62,7 @@ class CaseEventKind(enum.Enum):
     NOTE = "note"
     LINKED = "linked"
     MERGED = "merged"
+    ALERT = "alert"  # detection added an alert to the case's incident
 
 
 class ReporterRelation(enum.Enum):

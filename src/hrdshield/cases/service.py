@@ -103,7 +103,11 @@ def create(
         if actor.defender_id is None:
             raise ValidationProblem("enrol as a defender before opening a case")
         defender_id = actor.defender_id
-    if defender_id is not None:
+    if defender_id is not None and actor.kind == "system":  # detection acts for every defender
+        defender = session.get(Defender, defender_id)
+        if defender is None:
+            raise NotFound("defender not found")
+    elif defender_id is not None:
         defender = defenders.get(session=session, actor=actor, defender_id=defender_id)
     now = clock.now()
     severity = case_in.severity or suggest_severity(
@@ -140,7 +144,8 @@ def create(
             data={"source": case.source.value, "severity": severity.value},
         )
     )
-    notify_defender(session, case, TemplateKey.RECEIPT)
+    if case.source is not CaseSource.DETECTION:  # detection tells the defender in its own words
+        notify_defender(session, case, TemplateKey.RECEIPT)
     audit.record(
         session,
         actor=actor,

@@ -165,3 +165,17 @@ class AlertEvent(Base):
     # platform's account ids in clear.
     actor_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     payload: Mapped[str] = mapped_column(EncryptedText("detection_alert_events.payload"))
+
+
+class Lease(Base):
+    """Who holds a piece of work (the inbox consumer, a partition) until when.
+
+    A holder renews its lease while it works; when it dies, the lease runs out and another
+    process takes over. A compare-and-set on this row is the whole protocol.
+    """
+
+    __tablename__ = "detection_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,11 +20,12 @@ class Role(enum.Enum):
     LEAD = "lead"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    PLATFORM = "platform"  # a platform's systems sending events; never a person
 
     @property
     def is_staff(self) -> bool:
         """Return whether this role must use two-factor authentication."""
-        return self is not Role.HRD
+        return self not in (Role.HRD, Role.PLATFORM)
 
 
 class Permission(enum.Enum):
@@ -44,6 +45,10 @@ class Permission(enum.Enum):
     ORGANISATION_MANAGE = "organisation.manage"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
+    EVENTS_INGEST = "events.ingest"  # a platform sends its events
+    PLATFORM_MANAGE = "platform.manage"  # register platforms and their tokens
+    ALERT_READ = "alert.read"  # read detection alerts, their evidence and campaign views
+    ALERT_WORK = "alert.work"  # mark alerts true or false positive
 
 
 _ALL_STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}  # staff who work with defenders
@@ -63,6 +68,10 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.LEAD, Role.ADMIN}),
+    Permission.EVENTS_INGEST: frozenset({Role.PLATFORM}),
+    Permission.PLATFORM_MANAGE: frozenset({Role.ADMIN}),
+    Permission.ALERT_READ: frozenset({Role.REVIEWER, Role.LEAD, Role.ADMIN}),
+    Permission.ALERT_WORK: frozenset({Role.REVIEWER, Role.LEAD}),
 }
 
 
@@ -100,6 +109,7 @@ class Principal:
     defender_id: str | None = None
     kind: str = "user"
     scopes: frozenset[Permission] | None = None  # an API token's narrower grant, if any
+    platform: str | None = None  # the platform a platform token speaks for
 
     @classmethod
     def system(cls, name: str = "system") -> Principal:
