@@ -27,11 +27,17 @@ from hrdshield.cases.retention import RetentionPolicy
 from hrdshield.cases.retention_tasks import run_retention_loop
 from hrdshield.cases.sla import SlaPolicy
 from hrdshield.cases.tasks import run_sla_ladder
-from hrdshield.config import Settings
+from hrdshield.config import ConfigError, Settings
 from hrdshield.db import make_engine, make_session_factory
 from hrdshield.defenders import api as defenders_api
 from hrdshield.defenders import pages as defenders_pages
 from hrdshield.demo_platform import pages as platform_pages
+from hrdshield.detection import api as detection_api
+from hrdshield.detection import pages as detection_pages
+from hrdshield.detection.detectors import DEFAULT_THRESHOLDS
+from hrdshield.detection.tasks import build_consumer, run_detection_loop
+from hrdshield.detection.thresholds import ThresholdError
+from hrdshield.detection.thresholds import load as load_thresholds
 from hrdshield.logging_setup import configure_logging
 from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
 from hrdshield.security import pages as security_pages
@@ -77,6 +83,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         low=settings.sla_low_minutes,
     )
 
+    try:
+        thresholds = load_thresholds(settings.detection_config, DEFAULT_THRESHOLDS)
+    except ThresholdError as error:
+        raise ConfigError(f"HRDSHIELD_DETECTION_CONFIG: {error}") from error
+
     retention_policy = RetentionPolicy(
         retention_days=settings.retention_days, warning_days=settings.retention_warning_days
     )
@@ -108,6 +119,18 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
                     policy=retention_policy,
                     uploads_dir=settings.uploads_dir,
                     interval_seconds=300.0,
+                    stop_event=stop,
+                )
+            )
+            threads.append(
+                _start(
+                    run_detection_loop,
+                    "detection",
+                    consumer=build_consumer(
+                        session_factory, keyring, thresholds=thresholds, policy=sla_policy
+                    ),
+                    interval_seconds=settings.detection_interval_seconds,
+                    retention_hours=settings.detection_window_hours,
                     stop_event=stop,
                 )
             )
@@ -151,6 +174,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.client_throttle = ClientThrottle(settings.login_client_limit)
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
+    app.state.thresholds = thresholds
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
     errors.install(app)
 
@@ -162,6 +186,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         evidence_api.router,
         cases_report_api.router,
         retention_api.router,
+        detection_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -175,6 +200,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cases_pages.router,
         evidence_pages.router,
         cases_report_pages.router,
+        detection_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -191,6 +217,7 @@ def _start_demo(
     settings: Settings, session_factory: Any, stop: threading.Event
 ) -> threading.Thread:
     from hrdshield.demo_platform.tasks import run_generator  # noqa: PLC0415  (demo only)
+    from hrdshield.detection.ingest import InboxSink  # noqa: PLC0415
 
     return _start(
         run_generator,
@@ -198,4 +225,5 @@ def _start_demo(
         session_factory=session_factory,
         interval_seconds=settings.demo_interval_seconds,
         stop_event=stop,
+        sink=InboxSink(session_factory),  # the demo platform streams into detection
     )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hrdshield import migrate as migrations
 from hrdshield.config import ConfigError, Settings, load_settings
 from hrdshield.db import make_engine, make_session_factory
+from hrdshield.detection.cli import ingest_command, platform_commands
 from hrdshield.notify.cli import notify as notify_commands
 from hrdshield.security.crypto import (
     Keyring,
@@ -23,7 +24,7 @@ from hrdshield.security.crypto import (
     load_master_key,
     rotate_field_key,
 )
-from hrdshield.security.rbac import Principal, Role
+from hrdshield.security.rbac import USER_ROLES, Principal, Role
 
 
 @dataclass
@@ -196,7 +197,7 @@ def user() -> None:
 @user.command("add")
 @click.option("--email", required=True, help="Sign-in e-mail address.")
 @click.option("--name", "display_name", required=True, help="Name shown to colleagues.")
-@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--role", type=click.Choice([role.value for role in USER_ROLES]), required=True)
 @click.option("--organisation", "organisation_id", default=None, help="Organisation id (partners).")
 @click.option("--languages", default="", help="Comma-separated languages the person works in.")
 @click.option("--regions", default="", help="Comma-separated ISO country codes they cover.")
@@ -273,3 +274,5 @@ def demo_code() -> None:
 
 
 main.add_command(notify_commands)
+main.add_command(ingest_command)
+main.add_command(platform_commands)

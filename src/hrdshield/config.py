@@ -87,6 +87,15 @@ class Settings(BaseModel):
     retention_warning_days: int = Field(
         14, ge=0, le=365, description="Days before expiry the defender is warned."
     )
+    detection_config: Path | None = Field(
+        None, description="TOML file of detector thresholds and per-country overrides."
+    )
+    detection_interval_seconds: float = Field(
+        0.5, gt=0, le=60, description="How often the server looks for new events to examine."
+    )
+    detection_window_hours: float = Field(
+        48.0, ge=1, le=24 * 30, description="How long event ids are remembered as duplicates."
+    )
     default_language: str = Field("en", description="UI language when nothing else is known.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     background_tasks: bool = Field(

@@ -17,7 +17,7 @@ from hrdshield.app import create_app
 from hrdshield.config import Settings
 from hrdshield.security import totp
 from hrdshield.security.models import AuditEntry, WebSession
-from hrdshield.security.rbac import Role
+from hrdshield.security.rbac import USER_ROLES, Role
 from hrdshield.web.deps import SESSION_COOKIE
 from tests import factories
 from tests.factories import problem as _problem
@@ -330,7 +330,7 @@ def test_bad_user_input_is_refused_and_saves_nothing(
 def test_only_administrators_manage_users(
     client: TestClient, session: Session, subtests: pytest.Subtests
 ) -> None:
-    users = {role: factories.user(session, role) for role in Role if role is not Role.ADMIN}
+    users = {role: factories.user(session, role) for role in USER_ROLES if role is not Role.ADMIN}
     session.commit()
     for role, user in users.items():
         with subtests.test(role.value):

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from hrdshield.security.rbac import GRANTS, Permission, Role
+from hrdshield.detection import platforms
+from hrdshield.security.rbac import GRANTS, USER_ROLES, Permission, Principal, Role
 from hrdshield.web.deps import current_principal, required_permission
 from tests import factories
 from tests.conftest import TestDatabase
@@ -78,11 +79,18 @@ def _concrete(path: str) -> str:
 def _clients(app: FastAPI, database: TestDatabase) -> dict[str, TestClient]:
     clients: dict[str, TestClient] = {ANONYMOUS: TestClient(app)}
     with database.session_factory() as session, session.begin():
-        users = {role: factories.user(session, role) for role in Role}
+        users = {role: factories.user(session, role) for role in USER_ROLES}
+        _, platform_token = platforms.register(
+            session=session, actor=Principal.system("tests"), name="matrix-platform"
+        )
     for role, user in users.items():
         client = TestClient(app)
         factories.sign_in(client, user)
         clients[role.value] = client
+    # A platform is not a person: it authenticates with its token on every request.
+    clients[Role.PLATFORM.value] = TestClient(
+        app, headers={"authorization": f"Bearer {platform_token}"}
+    )
     anonymous = clients[ANONYMOUS]
     anonymous.headers["x-csrf-token"] = factories.csrf_token(anonymous)
     return clients

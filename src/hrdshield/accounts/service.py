@@ -24,7 +24,7 @@ from hrdshield.errors import Conflict, NotFound, ValidationProblem
 from hrdshield.security import audit, passwords, totp
 from hrdshield.security.crypto import current_keyring
 from hrdshield.security.models import WebSession
-from hrdshield.security.rbac import Principal, Role
+from hrdshield.security.rbac import USER_ROLES, Principal, Role
 
 EMAIL_INDEX_KIND = "user_email"
 
@@ -89,6 +89,10 @@ def create_user(
     email = email.strip()
     if "@" not in email or len(email) > 254:
         raise ValidationProblem("a valid e-mail address is required")
+    if role not in USER_ROLES:
+        raise ValidationProblem(
+            "platforms are registered with `hrdshield platform add`, not as users"
+        )
     if role is Role.PARTNER and organisation_id is None:
         raise ValidationProblem("a partner user must belong to an organisation")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:

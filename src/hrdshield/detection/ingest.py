@@ -18,7 +18,7 @@ import msgspec
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hrdshield import clock
 from hrdshield.detection import schema
@@ -238,3 +238,24 @@ def prune(*, session: Session, older_than_hours: float) -> int:
 def backlog(*, session: Session) -> int:
     """Return how many accepted events wait for detection."""
     return int(session.scalar(select(func.count()).where(InboxEvent.processed_at.is_(None))) or 0)
+
+
+def dead_letter_count(*, session: Session) -> int:
+    """Return how many events were refused or set aside."""
+    return int(session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
+
+
+class InboxSink:
+    """An event sink (the demo platform's) that hands events to detection through the inbox."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], channel: IngestChannel = IngestChannel.DEMO
+    ) -> None:
+        self.session_factory = session_factory
+        self.channel = channel
+
+    def emit(self, events: list[dict[str, Any]]) -> None:
+        """Validate and store `events` in one transaction (a duplicate id is skipped)."""
+        decoded = [schema.convert(event) for event in events]
+        with self.session_factory() as session, session.begin():
+            accept_events(session=session, events=decoded, channel=self.channel)

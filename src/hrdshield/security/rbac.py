@@ -28,6 +28,10 @@ class Role(enum.Enum):
         return self not in (Role.HRD, Role.PLATFORM)
 
 
+USER_ROLES = tuple(role for role in Role if role is not Role.PLATFORM)
+"""The roles a person (a user account) can hold; platforms are registered, not users."""
+
+
 class Permission(enum.Enum):
     """An action a route performs; roles are granted permissions, never routes."""
 

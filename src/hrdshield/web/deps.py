@@ -17,6 +17,7 @@ from hrdshield.accounts import service as accounts
 from hrdshield.accounts import tokens
 from hrdshield.accounts.models import User
 from hrdshield.defenders.models import Defender
+from hrdshield.detection import platforms
 from hrdshield.security.models import WebSession
 from hrdshield.security.rbac import Permission, Principal, principal_allows
 from hrdshield.web.errors import NotAuthenticated
@@ -91,9 +92,13 @@ def request_context(request: Request, session: Session = DB_SESSION) -> None:
     request.state.pending_user = None
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        request.state.principal = tokens.authenticate(
-            session=session, token=authorization[7:].strip()
+        token = authorization[7:].strip()
+        authenticate = (
+            platforms.authenticate
+            if token.startswith(platforms.TOKEN_PREFIX)
+            else tokens.authenticate
         )
+        request.state.principal = authenticate(session=session, token=token)
         if request.state.principal is None:
             raise HTTPException(status_code=401, detail="the API token is unknown or revoked")
         return

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hrdshield.detection.detectors import mass_reporting, pile_on
 from hrdshield.detection.detectors.mass_reporting import MassReportingDetector
 from hrdshield.detection.detectors.pile_on import PileOnDetector
+from hrdshield.detection.enums import DetectorKind
 from hrdshield.detection.pipeline import Detector
+
+DEFAULT_THRESHOLDS: dict[str, Any] = {
+    DetectorKind.PILE_ON.value: pile_on.DEFAULTS,
+    DetectorKind.MASS_REPORTING.value: mass_reporting.DEFAULTS,
+}
+"""Each detector's default thresholds, by the name used in the thresholds file."""
 
 
 def default_detectors() -> list[Detector]:

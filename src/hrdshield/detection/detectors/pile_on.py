@@ -21,14 +21,14 @@ from hrdshield.detection.pipeline import AlertDraft, DetectorContext, Routed, Sc
 
 @dataclass(frozen=True)
 class PileOnThresholds(BurstThresholds):
-    """Defaults: 12 weighted accounts in 10 minutes and 4 times the usual (8 if high-risk)."""
+    """Defaults: 10 weighted accounts in 15 minutes and 4 times the usual (6 if high-risk)."""
 
-    window_minutes: int = 10
-    min_accounts: float = 12.0
+    window_minutes: int = 15
+    min_accounts: float = 10.0
     baseline_ratio: float = 4.0
     baseline_alpha: float = 0.1
     quiet_minutes: int = 30
-    high_risk_min_accounts: float = 8.0
+    high_risk_min_accounts: float = 6.0
     young_account_days: float = 7.0
     young_account_weight: float = 1.5
     abusive_account_weight: float = 1.5
