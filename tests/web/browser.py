@@ -38,7 +38,13 @@ from hrdshield.cases.enums import CaseSource
 from hrdshield.cases.models import Case
 from hrdshield.defenders.enums import DefenderStatus
 from hrdshield.defenders.models import Defender
+from hrdshield.detection import ingest
+from hrdshield.detection.enums import IngestChannel
+from hrdshield.detection.models import Alert
+from hrdshield.detection.tasks import build_consumer
 from hrdshield.security import totp
+from hrdshield.security.crypto import current_keyring
+from tests.detection.streams import StreamBuilder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -297,6 +303,20 @@ def a_defender_id(site: LiveSite) -> str:
         )
     assert defender_id is not None, "the demo data has no defender"
     return str(defender_id)
+
+
+def an_alert(site: LiveSite, handle: str = "demo_hrd_amara") -> tuple[str, str]:
+    """Stream a synthetic pile-on at a demo defender through detection; return (defender, alert)."""
+    stream = StreamBuilder()
+    for number in range(12):
+        stream.tick(seconds=20)
+        stream.reply(f"brigade{number}", handle, text=f"synthetic hostile reply {number}")
+    with site.session_factory() as session, session.begin():
+        ingest.accept_events(session=session, events=stream.events, channel=IngestChannel.API)
+    build_consumer(site.session_factory, current_keyring()).drain()
+    with site.session_factory() as session:
+        row = session.execute(select(Alert.defender_id, Alert.id).limit(1)).one()
+    return str(row[0]), str(row[1])
 
 
 def a_case_id(site: LiveSite, source: str | None = None) -> str:

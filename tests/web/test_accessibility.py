@@ -26,6 +26,7 @@ from tests.web.browser import (
     LiveSite,
     a_case_id,
     a_defender_id,
+    an_alert,
     axe_violations,
     browsers_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
     click_and_wait,
@@ -111,9 +112,19 @@ def assert_no_problems(problems: list[str]) -> None:
     assert not problems, "accessibility problems:\n" + "\n".join(problems)
 
 
-def pages_for(role: Role, defender_id: str, case_id: str, hrd_case_id: str) -> list[str]:
+def pages_for(
+    role: Role, defender_id: str, case_id: str, hrd_case_id: str, alert: tuple[str, str]
+) -> list[str]:
     """Return the signed-in pages that `role` may open."""
     pages = []
+    if allowed(role, Permission.ALERT_READ):
+        attacked, alert_id = alert
+        pages += [
+            "/staff/alerts",
+            f"/staff/alerts/{alert_id}",
+            f"/staff/defenders/{attacked}/campaign",
+            "/staff/detection",
+        ]
     if allowed(role, Permission.CASE_WORK):
         pages += ["/staff/queue", f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/evidence"]
     if allowed(role, Permission.AUDIT_READ):
@@ -189,6 +200,7 @@ def test_signed_in_pages_have_no_axe_violations(
     defender_id = a_defender_id(demo_site)
     case_id = a_case_id(demo_site)
     hrd_case_id = a_case_id(demo_site, source="hrd")
+    alert = an_alert(demo_site)
     problems: list[str] = []
     two_factor_checked = False
     for email, _name, role in demo_data.DEMO_USERS:
@@ -201,7 +213,7 @@ def test_signed_in_pages_have_no_axe_violations(
                 two_factor_checked = True
             pass_two_factor(driver, demo_site, email)
         wait_for_path(driver, "/portal" if allowed(role, Permission.PORTAL) else "/staff")
-        for path in pages_for(role, defender_id, case_id, hrd_case_id):
+        for path in pages_for(role, defender_id, case_id, hrd_case_id, alert):
             problems += audit_url(driver, demo_site, path, lang, who=f"{role.value} ")
 
     with demo_site.session_factory() as session:
