@@ -65,6 +65,7 @@ class AlertDraft:
     defender_id: str | None = None
     region: str | None = None
     actions: tuple[str, ...] = ()  # protective actions the detection asks for (hold_takedowns)
+    triggered_at: datetime | None = None  # the event time the rule first held (else the newest)
 
     def __post_init__(self) -> None:
         if not self.events:

@@ -46,6 +46,7 @@ class BurstReading:
     baseline: float
     threshold: float
     started_at: float  # POSIX time of the oldest event in the window when the burst began
+    crossed_at: float  # POSIX time of the event that took the window over the threshold
 
 
 @dataclass
@@ -60,6 +61,7 @@ class BurstSeries:
     bucket_start: float | None = None
     bucket_accounts: set[str] = field(default_factory=set)
     burst_started: float | None = None
+    crossed_at: float = 0.0
     last_above: float = 0.0
     event_ids: set[str] = field(default_factory=set)
 
@@ -82,7 +84,7 @@ class BurstSeries:
         threshold = max(limits.min_accounts, limits.baseline_ratio * self.baseline)
         if self.weighted >= threshold:
             if self.burst_started is None:
-                self.burst_started = self.window[0][0]
+                self.burst_started, self.crossed_at = self.window[0][0], at
             self.last_above = at
         elif self.burst_started is not None and at - self.last_above > limits.quiet_minutes * 60:
             self.burst_started = None
@@ -94,6 +96,7 @@ class BurstSeries:
             baseline=round(self.baseline, 2),
             threshold=round(threshold, 2),
             started_at=self.burst_started,
+            crossed_at=self.crossed_at,
         )
 
     def events(self) -> list[Event]:
@@ -136,6 +139,7 @@ class BurstSeries:
             "bucket_start": self.bucket_start,
             "bucket_accounts": sorted(self.bucket_accounts),
             "burst_started": self.burst_started,
+            "crossed_at": self.crossed_at,
             "last_above": self.last_above,
         }
 
@@ -147,6 +151,7 @@ class BurstSeries:
             bucket_start=state["bucket_start"],
             bucket_accounts=set(state["bucket_accounts"]),
             burst_started=state["burst_started"],
+            crossed_at=float(state.get("crossed_at", 0.0)),
             last_above=float(state["last_above"]),
         )
         for at, account, weight, event in state["window"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from hrdshield.detection.detectors.burst import BurstReading, BurstSeries, BurstThresholds
@@ -115,6 +116,7 @@ def _reading(
         baseline=round(series.baseline, 2),
         threshold=round(max(limits.min_accounts, limits.baseline_ratio * series.baseline), 2),
         started_at=started,
+        crossed_at=series.crossed_at,
     )
 
 
@@ -155,5 +157,6 @@ def _draft(
         },
         events=[*series.events(), *removed],
         defender_id=defender.defender_id,
+        triggered_at=datetime.fromtimestamp(reading.crossed_at, UTC),
         actions=("hold_takedowns",),
     )

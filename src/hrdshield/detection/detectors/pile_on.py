@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from hrdshield.detection.detectors.burst import BurstReading, BurstSeries, BurstThresholds
@@ -132,5 +133,6 @@ def _draft(
         },
         events=series.events(),
         defender_id=defender.defender_id,
+        triggered_at=datetime.fromtimestamp(reading.crossed_at, UTC),
         actions=("shield",),
     )

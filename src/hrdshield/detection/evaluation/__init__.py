@@ -1,0 +1,1 @@
+"""Evaluating detection: synthetic scenarios with ground truth, scored per detector."""
