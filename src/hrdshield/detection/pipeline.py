@@ -17,14 +17,14 @@ from __future__ import annotations
 import enum
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from hrdshield.detection.enums import AlertSeverity, DetectorKind, EventType
 from hrdshield.detection.index import DefenderIndex, ProtectedDefender
-from hrdshield.detection.schema import Account, Event
+from hrdshield.detection.schema import EVENT_CLASSES, Account, AccountCreated, Event
 from hrdshield.detection.thresholds import ThresholdBook
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class AccountMemory:
         if actor is None:
             return
         created = actor.created_at
-        if created is None and event.event_type is EventType.ACCOUNT_CREATED:
+        if created is None and type(event) is AccountCreated:
             created = event.occurred_at
         if created is not None and actor.account_id not in self.created:
             self._put(self.created, actor.account_id, created)
@@ -180,16 +180,20 @@ class Pipeline:
         index = self.index()
         context = DetectorContext(index=index, thresholds=self.thresholds, accounts=self.accounts)
         ordered = sorted(events, key=_event_time)
+        learn = self.accounts.learn
         for event in ordered:
-            self.accounts.learn(event)
-        by_scope = route(ordered, index)
+            learn(event)
+        wanted = {
+            scope: classes_of(
+                kind for d in self.detectors if d.scope is scope for kind in d.event_types
+            )
+            for scope in Scope
+        }
+        by_scope = route(ordered, index, wanted)
         result = BatchResult(routed=len(by_scope[Scope.TARGETED]) + len(by_scope[Scope.EVERYONE]))
         for detector in self.detectors:
-            batch = [
-                item
-                for item in by_scope[detector.scope]
-                if item.event.event_type in detector.event_types
-            ]
+            classes = classes_of(detector.event_types)
+            batch = [item for item in by_scope[detector.scope] if type(item.event) in classes]
             if batch:
                 self._run(detector, batch, context, result)
         return result
@@ -228,24 +232,46 @@ def _event_time(event: Event) -> Any:
     return event.occurred_at
 
 
-def route(events: Sequence[Event], index: DefenderIndex) -> dict[Scope, list[Routed]]:
-    """Split events by scope: those targeting defenders, defenders' own, and all of them."""
+def classes_of(event_types: Iterable[EventType]) -> frozenset[type]:
+    """Return the event classes of `event_types` (membership tests on them are cheap)."""
+    return frozenset(EVENT_CLASSES[event_type] for event_type in event_types)
+
+
+def route(
+    events: Sequence[Event],
+    index: DefenderIndex,
+    wanted: dict[Scope, frozenset[type]] | None = None,
+) -> dict[Scope, list[Routed]]:
+    """Split events by scope: those targeting defenders, defenders' own, and all of them.
+
+    With `wanted` (the event classes the detectors of each scope ask for), events nobody asked
+    for are not looked up at all: on a busy platform that is most of them.
+    """
+    wanted = wanted or dict.fromkeys(Scope, classes_of(EventType))
+    for_targets, for_own, for_all = (
+        wanted[Scope.TARGETED],
+        wanted[Scope.OWN_ACCOUNT] & classes_of(ACTOR_EVENTS),
+        wanted[Scope.EVERYONE],
+    )
     targeted: list[Routed] = []
     own: list[Routed] = []
     everyone: list[Routed] = []
     defender_for = index.defender_for
     for event in events:
-        targets = tuple(
-            defender
-            for defender in (defender_for(target) for target in event.targets)
-            if defender is not None
-        )
+        event_type = type(event)
+        targets: tuple[ProtectedDefender, ...] = ()
+        if event.targets and (event_type in for_targets or event_type in for_all):
+            found = [defender_for(target) for target in event.targets]
+            targets = tuple(defender for defender in found if defender is not None)
         actor = None
-        if event.actor is not None and event.event_type in ACTOR_EVENTS:
+        if event_type in for_own and event.actor is not None:
             actor = defender_for(event.actor)
+        if not (targets or actor is not None or event_type in for_all):
+            continue
         routed = Routed(event, targets, actor)
-        everyone.append(routed)
-        if targets:
+        if event_type in for_all:
+            everyone.append(routed)
+        if targets and event_type in for_targets:
             targeted.append(routed)
         if actor is not None:
             own.append(routed)

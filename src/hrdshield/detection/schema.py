@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -102,15 +102,12 @@ class _Base(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
         if self.actor is None:
             raise ValueError(f"{self.type} needs an actor")
 
+    event_type: ClassVar[EventType]  # each event class names its type once, for cheap dispatch
+
     @property
     def type(self) -> str:
         """Return the event's type as written on the wire."""
-        return str(self.__struct_config__.tag)
-
-    @property
-    def event_type(self) -> EventType:
-        """Return the event's type."""
-        return EventType(self.type)
+        return self.event_type.value
 
     def _needs_targets(self, exactly: int | None = None) -> None:
         count = len(self.targets)
@@ -122,6 +119,7 @@ class _Base(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
 class Post(_Base, frozen=True, tag="post"):
     """A public post; ``targets`` are the accounts it is about, when the platform knows."""
 
+    event_type: ClassVar[EventType] = EventType.POST
     content: Content
 
     def __post_init__(self) -> None:
@@ -133,6 +131,7 @@ class Post(_Base, frozen=True, tag="post"):
 class Reply(_Base, frozen=True, tag="reply"):
     """A reply to a post; ``targets`` includes the author of the post replied to."""
 
+    event_type: ClassVar[EventType] = EventType.REPLY
     content: Content
 
     def __post_init__(self) -> None:
@@ -145,6 +144,7 @@ class Reply(_Base, frozen=True, tag="reply"):
 class Mention(_Base, frozen=True, tag="mention"):
     """A post naming accounts, which are the targets."""
 
+    event_type: ClassVar[EventType] = EventType.MENTION
     content: Content
 
     def __post_init__(self) -> None:
@@ -157,6 +157,7 @@ class Mention(_Base, frozen=True, tag="mention"):
 class DirectMessage(_Base, frozen=True, tag="direct_message"):
     """A private message; its text is present only when the platform shares it."""
 
+    event_type: ClassVar[EventType] = EventType.DIRECT_MESSAGE
     content: Content
 
     def __post_init__(self) -> None:
@@ -167,6 +168,7 @@ class DirectMessage(_Base, frozen=True, tag="direct_message"):
 class Report(_Base, frozen=True, tag="report"):
     """A user reporting an account or post; the target is the reported account."""
 
+    event_type: ClassVar[EventType] = EventType.REPORT
     report: ReportSection
 
     def __post_init__(self) -> None:
@@ -177,12 +179,14 @@ class Report(_Base, frozen=True, tag="report"):
 class Login(_Base, frozen=True, tag="login"):
     """A sign-in attempt on the actor's account."""
 
+    event_type: ClassVar[EventType] = EventType.LOGIN
     login: LoginSection
 
 
 class AccountCreated(_Base, frozen=True, tag="account_created"):
     """A new account, with its first profile."""
 
+    event_type: ClassVar[EventType] = EventType.ACCOUNT_CREATED
     profile: Profile
 
     def __post_init__(self) -> None:
@@ -197,6 +201,7 @@ class AccountCreated(_Base, frozen=True, tag="account_created"):
 class ProfileChanged(_Base, frozen=True, tag="profile_changed"):
     """An account changed its profile (name, bio, avatar) or its settings."""
 
+    event_type: ClassVar[EventType] = EventType.PROFILE_CHANGED
     profile: Profile | None = None
     settings: dict[str, Any] | None = None
 
@@ -209,6 +214,7 @@ class ProfileChanged(_Base, frozen=True, tag="profile_changed"):
 class ContentRemoved(_Base, frozen=True, tag="content_removed"):
     """The platform took a post down; the target is its author."""
 
+    event_type: ClassVar[EventType] = EventType.CONTENT_REMOVED
     content: RemovedContent
 
     def __post_init__(self) -> None:
@@ -219,6 +225,7 @@ class ContentRemoved(_Base, frozen=True, tag="content_removed"):
 class TrafficCount(_Base, frozen=True, tag="traffic_count"):
     """How many requests reached the platform from a region in the interval ending now."""
 
+    event_type: ClassVar[EventType] = EventType.TRAFFIC_COUNT
     region: Country
     count: Count
 
@@ -247,6 +254,22 @@ Event = (
     | TrafficCount
 )
 TEXT_EVENTS = (Post, Reply, Mention, DirectMessage)
+EVENT_CLASSES: dict[EventType, type[_Base]] = {
+    cls.event_type: cls
+    for cls in (
+        Post,
+        Reply,
+        Mention,
+        DirectMessage,
+        Report,
+        Login,
+        AccountCreated,
+        ProfileChanged,
+        ContentRemoved,
+        TrafficCount,
+    )
+}
+"""The struct class of each event type: set membership on classes is cheaper than on enums."""
 
 _decoder = msgspec.json.Decoder(Event)
 _encoder = msgspec.json.Encoder()

@@ -47,6 +47,8 @@ class ScenarioConfig:
     posts_per_minute: int = 30
     repeats: int = 3  # attacks of each kind at each intensity
     regions_with_traffic: int = 8
+    targeted_share: float = 0.02  # background events that reply to or mention a defender
+    login_history_days: int = 20  # days of ordinary sign-ins before the stream starts
 
 
 @dataclass
@@ -260,7 +262,8 @@ def _background(builder: _Builder, defenders: list[_Person], accounts: list[_Per
             author = rng.choice(accounts)
             at = minute + timedelta(seconds=rng.uniform(0, 60))
             builder.text("post", at, author, rng.choice(phrases.POSTS[author.language]), ())
-        if rng.random() < 0.5:  # a benign reply or mention to a defender, every other minute
+        expected = config.posts_per_minute * config.targeted_share  # benign replies/mentions
+        for _ in range(int(expected) + (rng.random() < expected % 1)):
             _friendly(builder, minute, rng.choice(defenders), accounts)
         if rng.random() < 0.01:
             reporter, target = rng.choice(accounts), rng.choice(defenders)
@@ -313,9 +316,10 @@ def _newcomer(builder: _Builder, at: datetime, accounts: list[_Person]) -> None:
 
 def _sign_ins(builder: _Builder, defenders: list[_Person]) -> None:
     rng = builder.rng
+    days = builder.config.login_history_days
     for person in defenders:
-        history = START - timedelta(days=20)
-        for day in range(20 + builder.config.hours // 24):  # three weeks of ordinary sign-ins
+        history = START - timedelta(days=days)
+        for day in range(days + builder.config.hours // 24 + 1):  # ordinary daily sign-ins
             at = history + timedelta(days=day, hours=rng.uniform(7, 22))
             if at >= builder.end:
                 break
