@@ -228,6 +228,10 @@ def test_public_pages_fit_a_320_pixel_screen_in_every_language(
             skip_link = driver.find_element(By.CSS_SELECTOR, "a[href='#main']")
             if driver.execute_script(_BOX, skip_link)["bottom"] > 0:
                 problems.append(f"{path}: the skip link shows before it has focus")
+            boxes = driver.find_elements(By.CSS_SELECTOR, "input[type=checkbox], input[type=radio]")
+            squeezed = {box.size["width"] for box in boxes}
+            if len(squeezed) > 1:  # a wrapping label must not shrink its tick box
+                problems.append(f"{path}: tick boxes {sorted(squeezed)} pixels wide")
     finally:
         driver.set_window_size(size["width"], size["height"])
     assert not problems, f"{lang}: {problems}"
