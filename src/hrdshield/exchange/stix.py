@@ -52,7 +52,7 @@ _VALUE_OBJECTS = {
 _SENDER_REFS = {("from_ref", "value"), ("sender_ref", "value")}  # email-message senders
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Skip:
     """Part of a feed not imported: the object type it was about, and why."""
 
@@ -60,7 +60,7 @@ class Skip:
     reason: SkipReason
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class IndicatorValue:
     """One canonical value an indicator's pattern matches."""
 
@@ -310,7 +310,7 @@ def interpret(pattern: str) -> tuple[list[IndicatorValue], list[Skip]]:
     values: list[IndicatorValue] = []
     skips: list[Skip] = []
     _alternatives(tree, values, skips)
-    return sorted(set(values)), skips
+    return sorted(set(values), key=lambda found: (found.type.value, found.value)), skips
 
 
 def _types(node: Node) -> str:
