@@ -67,11 +67,14 @@ async def bundle_upload(request: Request) -> BundleUpload:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "multipart/form-data":
         form = await request.form()
-        source = form.get("source")
-        return BundleUpload(
-            await read_upload(form.get("file"), limit),
-            source if isinstance(source, str) and source.strip() else None,
-        )
+        try:
+            source = form.get("source")
+            return BundleUpload(
+                await read_upload(form.get("file"), limit),
+                source if isinstance(source, str) and source.strip() else None,
+            )
+        finally:
+            await form.close()  # the uploaded file's spool, since no File() parameter owns it
     if content_type in JSON_TYPES:
         return BundleUpload(await request.body(), None)
     raise HTTPException(
