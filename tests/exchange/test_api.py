@@ -118,8 +118,12 @@ def test_bad_list_parameters_are_a_422(
         (b"{oops", "application/json", 422, "not valid JSON"),
         (b"[]", "application/json", 422, "not a STIX bundle"),
         (b'{"type": "bundle", "id": "bundle--1"}', "application/json", 422, 'no valid "id"'),
-        (encode(bundle(indicator(1, "[domain-name:value='a.example']", revoked="yes"))),
-         "application/json", 422, r'"revoked" is not true or false'),
+        (
+            encode(bundle(indicator(1, "[domain-name:value='a.example']", revoked="yes"))),
+            "application/json",
+            422,
+            r'"revoked" is not true or false',
+        ),
         (b"<stix/>", "application/xml", 415, "application/json"),
         (b"x", "text/plain", 415, "multipart/form-data"),
         (b'{"type": "bundle", "name": "a\\u0000b"}', "application/json", 400, "NUL"),
@@ -179,8 +183,11 @@ def test_only_leads_and_admins_may_import(
     client: TestClient, database: TestDatabase, role: Role
 ) -> None:
     _signed_in(client, database, role)
-    response = client.post("/api/v1/indicators/import", content=feed(RCS).read_bytes(),
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/v1/indicators/import",
+        content=feed(RCS).read_bytes(),
+        headers={"content-type": "application/json"},
+    )
     problem(response, 403)
     with database.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(IndicatorSource)) == 0

@@ -77,9 +77,14 @@ def test_a_lead_imports_a_bundle_by_form_and_sees_the_counts(
     [
         (None, "", 422, "choose a bundle file to import"),
         (b"not json at all", "", 422, "the bundle is not valid JSON"),
-        (b'{"type": "bundle", "id": "bundle--00000000-0000-0000-0000-000000000001",'
-         b' "objects": [{"type": "indicator", "id": "indicator--00000000-0000-0000-0000-'
-         b'000000000002", "modified": "x"}]}', "", 422, "objects[0]"),
+        (
+            b'{"type": "bundle", "id": "bundle--00000000-0000-0000-0000-000000000001",'
+            b' "objects": [{"type": "indicator", "id": "indicator--00000000-0000-0000-0000-'
+            b'000000000002", "modified": "x"}]}',
+            "",
+            422,
+            "objects[0]",
+        ),
         (b"{}", "x" * 120, 422, "not a STIX bundle"),
     ],
 )

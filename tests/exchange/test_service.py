@@ -18,7 +18,7 @@ from hrdshield.exchange.models import Indicator, IndicatorSource, IndicatorValue
 from hrdshield.security import audit
 from hrdshield.security.models import AuditEntry
 from tests.conftest import TestDatabase
-from tests.exchange.bundles import SUPPORTED, EAGLE, RCS, bundle, encode, feed, indicator
+from tests.exchange.bundles import EAGLE, RCS, SUPPORTED, bundle, encode, feed, indicator
 from tests.factories import SYSTEM
 
 
@@ -54,9 +54,11 @@ def test_the_real_feeds_import_with_the_right_counts(session: Session) -> None:
     assert eagle["values_by_type"] == {"domain-name": 13, "file:sha-256": 25, "ipv4-addr": 13}
     assert _stored(session) == 86
 
-    row = session.scalar(select(Indicator).where(Indicator.stix_id == (
-        "indicator--7c6b4d6d-a2eb-41ba-9be8-1793a9b2ed9d"
-    )))
+    row = session.scalar(
+        select(Indicator).where(
+            Indicator.stix_id == ("indicator--7c6b4d6d-a2eb-41ba-9be8-1793a9b2ed9d")
+        )
+    )
     assert row is not None
     assert row.malware == ["RCSLab"]
     assert row.indicator_types == ["malicious-activity"]
@@ -124,7 +126,9 @@ def test_reimporting_the_same_bundle_changes_nothing(session: Session) -> None:
 
 
 def test_a_newer_version_updates_and_an_older_one_is_ignored(session: Session) -> None:
-    first = indicator(1, "[domain-name:value = 'old.example' OR domain-name:value = 'kept.example']")
+    first = indicator(
+        1, "[domain-name:value = 'old.example' OR domain-name:value = 'kept.example']"
+    )
     _import(session, encode(bundle(first)), "feed")
     newer = indicator(
         1,
@@ -174,10 +178,12 @@ def test_validity_windows_decide_what_the_matcher_loads(session: Session) -> Non
         encode(
             bundle(
                 indicator(1, "[domain-name:value = 'now.example']"),
-                indicator(2, "[domain-name:value = 'later.example']",
-                          valid_from="2027-01-01T00:00:00Z"),
-                indicator(3, "[domain-name:value = 'over.example']",
-                          valid_until="2026-06-01T00:00:00Z"),
+                indicator(
+                    2, "[domain-name:value = 'later.example']", valid_from="2027-01-01T00:00:00Z"
+                ),
+                indicator(
+                    3, "[domain-name:value = 'over.example']", valid_until="2026-06-01T00:00:00Z"
+                ),
             )
         ),
     )
@@ -193,8 +199,10 @@ def test_validity_windows_decide_what_the_matcher_loads(session: Session) -> Non
     [
         (b"{oops", ValidationProblem),
         (b'{"type": "bundle"}', ValidationProblem),
-        (encode(bundle(indicator(1, "[domain-name:value='a.example']", modified="soon"))),
-         ValidationProblem),
+        (
+            encode(bundle(indicator(1, "[domain-name:value='a.example']", modified="soon"))),
+            ValidationProblem,
+        ),
         (b" " * (1024 * 1024 + 1), RequestTooLarge),
     ],
 )

@@ -56,8 +56,10 @@ def test_an_or_of_observations_gives_every_value() -> None:
 @pytest.mark.parametrize(
     ("pattern", "skipped"),
     [
-        ("[domain-name:value = 'a.example'] AND [url:value = 'http://b.example/']",
-         ("domain-name+url", "and")),
+        (
+            "[domain-name:value = 'a.example'] AND [url:value = 'http://b.example/']",
+            ("domain-name+url", "and"),
+        ),
         ("[file:hashes.MD5 = '" + "d" * 32 + "' AND file:name = 'x.apk']", ("file", "and")),
         ("[process:name = 'spy']", ("process", "object_type")),
         ("[app:id = 'com.example.spy']", ("app", "object_type")),
@@ -70,10 +72,15 @@ def test_an_or_of_observations_gives_every_value() -> None:
         ("[file:name = 'report.pdf']", ("file", "property")),
         ("[domain-name:value = 'a.example'] WITHIN 300 SECONDS", ("domain-name", "qualifier")),
         ("[domain-name:value = 'a.example'] REPEATS 5 TIMES", ("domain-name", "qualifier")),
-        ("[url:value = 'http://a.example/'] START t'2026-01-01T00:00:00Z' "
-         "STOP t'2026-02-01T00:00:00Z'", ("url", "qualifier")),
-        ("[domain-name:value = 'a.example'] FOLLOWEDBY [url:value = 'http://b.example/x']",
-         ("domain-name+url", "followed_by")),
+        (
+            "[url:value = 'http://a.example/'] START t'2026-01-01T00:00:00Z' "
+            "STOP t'2026-02-01T00:00:00Z'",
+            ("url", "qualifier"),
+        ),
+        (
+            "[domain-name:value = 'a.example'] FOLLOWEDBY [url:value = 'http://b.example/x']",
+            ("domain-name+url", "followed_by"),
+        ),
         ("[domain-name:value = 1]", ("domain-name", "invalid_value")),
         ("[domain-name:value = 'localhost']", ("domain-name", "invalid_value")),
         ("[ipv4-addr:value = '192.168.1.1']", ("ipv4-addr", "invalid_value")),
@@ -94,8 +101,7 @@ def test_patterns_the_text_matcher_cannot_honour_are_skipped_with_a_reason(
 
 def test_an_or_keeps_the_alternatives_it_understands_and_reports_the_others() -> None:
     pattern = (
-        "[domain-name:value = 'kept.example' OR process:name = 'spy' "
-        "OR url:value MATCHES 'x']"
+        "[domain-name:value = 'kept.example' OR process:name = 'spy' OR url:value MATCHES 'x']"
     )
     assert _values(pattern) == [("domain-name", "kept.example")]
     assert _skips(pattern) == [("process", "object_type"), ("url", "operator")]
@@ -116,8 +122,16 @@ def test_the_parser_reads_escapes_keywords_and_paths() -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["", "[]", "[domain-name:value =]", "[a:b = 'x' AND]", "[" * 100 + "a:b = 'x'" + "]" * 100,
-     "[a:b = 'x'] WITHIN SECONDS", "[a:b = 'unterminated]", "[a:b ~ 'x']"],
+    [
+        "",
+        "[]",
+        "[domain-name:value =]",
+        "[a:b = 'x' AND]",
+        "[" * 100 + "a:b = 'x'" + "]" * 100,
+        "[a:b = 'x'] WITHIN SECONDS",
+        "[a:b = 'unterminated]",
+        "[a:b ~ 'x']",
+    ],
 )
 def test_malformed_patterns_raise_a_syntax_error(pattern: str) -> None:
     with pytest.raises(patterns.PatternSyntaxError):
@@ -145,8 +159,16 @@ def test_domains_are_stored_in_one_canonical_form(given: str, expected: str) -> 
 
 @pytest.mark.parametrize(
     "given",
-    ["example", "-bad.example", "a..example", "1.2.3.4", "xn--zz-.example", "a b.example",
-     "a" * 64 + ".example", "<script>.example"],
+    [
+        "example",
+        "-bad.example",
+        "a..example",
+        "1.2.3.4",
+        "xn--zz-.example",
+        "a b.example",
+        "a" * 64 + ".example",
+        "<script>.example",
+    ],
 )
 def test_unusable_domains_are_refused(given: str) -> None:
     with pytest.raises(InvalidValue):
@@ -172,7 +194,7 @@ def test_addresses_are_canonical_and_local_ones_refused() -> None:
     assert canonical_ip("198.51.100.7/32") == (IndicatorType.IPV4, "198.51.100.7")
     assert canonical_ip("::ffff:198.51.100.7") == (IndicatorType.IPV4, "198.51.100.7")
     assert canonical_ip("203.0.113.9/24") == (IndicatorType.IPV4, "203.0.113.0/24")
-    for local in ("127.0.0.1", "10.1.2.3", "::1", "fe80::1", "0.0.0.0", "224.0.0.1"):
+    for local in ("127.0.0.1", "10.1.2.3", "::1", "fe80::1", "0.0.0.0", "224.0.0.1"):  # noqa: S104  (refused, not bound)
         with pytest.raises(InvalidValue):
             canonical_ip(local)
 
@@ -204,17 +226,24 @@ def test_the_newest_version_of_an_indicator_in_one_bundle_wins() -> None:
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe\x00junk", "not UTF-8"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply|not valid JSON"),
-        (b'{"type": "bundle", "id": "bundle--00000000-0000-0000-0000-000000000001",'
-         b' "objects": [NaN]}', "not valid JSON"),
+        (
+            b'{"type": "bundle", "id": "bundle--00000000-0000-0000-0000-000000000001",'
+            b' "objects": [NaN]}',
+            "not valid JSON",
+        ),
         ([], "not a STIX bundle"),
         ({"type": "indicator"}, "not a STIX bundle"),
         ({"type": "bundle", "id": "nope", "objects": []}, 'no valid "id"'),
         ({"type": "bundle", "id": stix_id("malware", 1), "objects": []}, 'no valid "id"'),
         ({"type": "bundle", "id": stix_id("bundle", 1), "objects": {}}, "not a list"),
-        ({"type": "bundle", "id": stix_id("bundle", 1), "objects": ["x"]},
-         r"objects\[0\]: is not a JSON object"),
-        ({"type": "bundle", "id": stix_id("bundle", 1), "objects": [{"id": "x"}]},
-         r'objects\[0\]: has no valid "type"'),
+        (
+            {"type": "bundle", "id": stix_id("bundle", 1), "objects": ["x"]},
+            r"objects\[0\]: is not a JSON object",
+        ),
+        (
+            {"type": "bundle", "id": stix_id("bundle", 1), "objects": [{"id": "x"}]},
+            r'objects\[0\]: has no valid "type"',
+        ),
     ],
 )
 def test_malformed_bundles_are_refused_with_a_clear_message(document: Any, message: str) -> None:
@@ -237,7 +266,7 @@ def test_malformed_bundles_are_refused_with_a_clear_message(document: Any, messa
         ({"name": "\ud800"}, '"name" holds control characters or invalid Unicode'),
         ({"pattern": "[domain-name:value='" + "a" * 10_001 + "']"}, '"pattern" is over'),
         ({"id": "indicator--not-a-uuid"}, 'has no valid "id"'),
-        ({"id": stix_id("malware", 9)}, 'does not start with its type'),
+        ({"id": stix_id("malware", 9)}, "does not start with its type"),
     ],
 )
 def test_a_faulty_indicator_refuses_the_bundle_naming_the_object(
@@ -246,7 +275,9 @@ def test_a_faulty_indicator_refuses_the_bundle_naming_the_object(
     item = indicator(7, "[domain-name:value='a.example']")
     item.update(changes)
     item = {key: value for key, value in item.items() if value is not None}
-    where = r"objects\[1\]" + (r" \(indicator--00000000-0000-0000-0000-000000000007\)" if "id" not in changes else "")
+    where = r"objects\[1\]" + (
+        r" \(indicator--00000000-0000-0000-0000-000000000007\)" if "id" not in changes else ""
+    )
     _refused(encode(bundle(item)), where + ".*" + message)
 
 
