@@ -78,7 +78,9 @@ def synthetic_values(count: int) -> list[tuple[str, IndicatorType, str]]:
     return values
 
 
-def stream(count: int, values: list[tuple[str, IndicatorType, str]], seed: int) -> list[str]:
+def stream(
+    count: int, values: list[tuple[str, IndicatorType, str]], seed: int, sentences: int = 1
+) -> list[str]:
     """Return `count` synthetic texts: mostly ordinary, a share carrying indicators."""
     rng = random.Random(seed)  # noqa: S311  (synthetic test data, not security)
     domains = [value for _, kind, value in values if kind is IndicatorType.DOMAIN]
@@ -86,7 +88,7 @@ def stream(count: int, values: list[tuple[str, IndicatorType, str]], seed: int) 
     shorteners = sorted(reviewed_shorteners())
     texts = []
     for _ in range(count):
-        text = rng.choice(SENTENCES)
+        text = " ".join(rng.choice(SENTENCES) for _ in range(sentences))
         roll = rng.random()
         domain = rng.choice(domains)
         if roll < 0.06:
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="passes; the best is reported")
     parser.add_argument("--extra", type=int, default=0, help="synthetic indicators to add")
     parser.add_argument("--feeds", type=Path, default=None, help="folder of the two bundles")
+    parser.add_argument("--sentences", type=int, default=1, help="ordinary sentences per text")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     arguments = parser.parse_args(argv)
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     matcher = IndicatorMatcher(values)
     build_seconds = time.perf_counter() - started
-    texts = stream(arguments.texts, values, arguments.seed)
+    texts = stream(arguments.texts, values, arguments.seed, arguments.sentences)
     best, hits = float("inf"), Counter[str]()
     for _ in range(arguments.rounds):
         started = time.perf_counter()

@@ -38,6 +38,13 @@ _CANDIDATE = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+# What every candidate must contain: two name characters around a dot (plain or disguised), or
+# the two colons of an IPv6 address. Most messages have neither and skip the full scan.
+_ANCHOR = re.compile(
+    r"\w(?:[.\u3002\uff0e\uff61]|[\[({](?:\.|dot)[\])}]|\x20dot\x20)\w"
+    r"|[0-9a-f]:[0-9a-f]{0,4}:",
+    re.IGNORECASE,
+)
 _ASCII_HOST = re.compile(r"(?<![a-z0-9_-])[a-z0-9_-]+(?:\.[a-z0-9_-]+)+", re.IGNORECASE)
 _REFANG = re.compile(
     r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\x20dot\x20|[\u3002\uff0e\uff61]"
@@ -171,6 +178,8 @@ def candidates(text: str) -> list[Candidate]:
         scanned = "".join(text[index] for index in positions)
     else:
         scanned = text
+    if not _ANCHOR.search(scanned):
+        return []
     found = [
         candidate
         for match in _CANDIDATE.finditer(scanned)

@@ -215,6 +215,8 @@ def _link_keys(candidate: Candidate) -> list[str]:
     that an indicator for ``evil.example/kit`` also matches ``evil.example/kit/login?id=1``.
     """
     port = None if candidate.port in _DEFAULT_PORTS else candidate.port
+    if not candidate.path and not candidate.query:
+        return [url_key(candidate.host, port, "", "")]  # a bare name: the most common case
     keys = [url_key(candidate.host, port, candidate.path, candidate.query)]
     path = normal_path(candidate.path)
     base = url_key(candidate.host, port, "", "")
