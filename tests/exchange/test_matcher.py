@@ -267,3 +267,11 @@ def test_the_real_feeds_match_their_own_infrastructure_however_written() -> None
     assert _only(matcher, "c2: 47.112.137[.]199").kind is MatchKind.IP
     assert _only(matcher, "eagle.tzsafe.com").kind is MatchKind.EXACT_DOMAIN
     assert matcher.match_text("tzsafe.com and other.appspot.com") == []  # only named hosts
+
+
+def test_a_name_that_starts_like_a_defanged_scheme_is_left_as_written() -> None:
+    matcher = IndicatorMatcher([("h", IndicatorType.DOMAIN, "hxxp-lab.example")])
+    hit = _only(matcher, "see hxxp-lab.example")
+    assert (hit.kind, hit.defanged) == (MatchKind.EXACT_DOMAIN, False)
+    second = matcher.match_text("hXXps://hxxp-lab.example/x")
+    assert [(found.kind, found.defanged) for found in second] == [(MatchKind.URL_HOST, True)]

@@ -49,9 +49,10 @@ _ASCII_HOST = re.compile(r"(?<![a-z0-9_-])[a-z0-9_-]+(?:\.[a-z0-9_-]+)+", re.IGN
 _REFANG = re.compile(
     r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}|\x20dot\x20|[\u3002\uff0e\uff61]"
     r"|\[://\]|\[:\]//|\(:\)//|:\[//\]|\[:/\]/|:\\\\|\[:\]"
-    r"|\[@\]|\(@\)|\{@\}|\[at\]|\(at\)|\{at\}|^h[tx]{2}p|^f[tx]p",
+    r"|\[@\]|\(@\)|\{@\}|\[at\]|\(at\)|\{at\}",
     re.IGNORECASE,
 )
+_SCHEME_REFANG = re.compile(r"^(?:h[tx]{2}p|f[tx]p)", re.IGNORECASE)  # links only: hxxp, fxp
 _TRAILING = ".,;:!?'\"\u2026\u00bb\u201d\u2019"  # sentence ends, closing quotes
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 MAX_CANDIDATE = 2048
@@ -72,7 +73,7 @@ class Candidate:
     defanged: bool
 
 
-def _refang(text: str) -> tuple[str, bool]:
+def _refang(text: str, *, link: bool) -> tuple[str, bool]:
     changed = False
 
     def plain(match: re.Match[str]) -> str:
@@ -94,6 +95,8 @@ def _refang(text: str) -> tuple[str, bool]:
             return "@"
         return "."
 
+    if link:
+        text = _SCHEME_REFANG.sub(plain, text, count=1)
     return _REFANG.sub(plain, text), changed
 
 
@@ -156,7 +159,7 @@ def _from_match(match: re.Match[str], text: str) -> Iterator[Candidate]:
     if kind == "ipv6":
         yield Candidate("host", raw.lower(), None, "", "", "", *span, False)
         return
-    plain, defanged = _refang(raw)
+    plain, defanged = _refang(raw, link=kind == "url")
     found = _parse(kind, plain, span, defanged)
     if found is not None:
         yield found
