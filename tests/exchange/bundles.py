@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from hrdshield.exchange.models import Indicator
+from hrdshield.security.rbac import Role
+from tests import factories
+from tests.conftest import TestDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
 FEED_DIRS = (
@@ -110,3 +117,17 @@ SUPPORTED = [
     ("[file:hashes.MD5 = '" + "d" * 32 + "']", ("file:md5", "d" * 32)),
     ("[domain-name:value = 'it\\'s.example']", None),  # escaped quote, refused: not a host name
 ]
+
+
+def signed_in(client: TestClient, database: TestDatabase, role: Role) -> None:
+    """Sign a new user of `role` in on `client` (its CSRF token set as a header)."""
+    with database.session_factory() as session, session.begin():
+        user = factories.user(session, role)
+    client.cookies.clear()
+    factories.sign_in(client, user)
+
+
+def stored(database: TestDatabase) -> int:
+    """Return how many indicators the database holds."""
+    with database.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(Indicator)) or 0

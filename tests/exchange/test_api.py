@@ -8,30 +8,26 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from hrdshield.exchange.models import Indicator, IndicatorSource
+from hrdshield.exchange.models import IndicatorSource
 from hrdshield.security.rbac import Role
-from tests import factories
 from tests.conftest import TestDatabase
-from tests.exchange.bundles import EAGLE, RCS, bundle, encode, feed, indicator
+from tests.exchange.bundles import (
+    EAGLE,
+    RCS,
+    bundle,
+    encode,
+    feed,
+    indicator,
+    signed_in,
+    stored,
+)
 from tests.factories import problem
-
-
-def _signed_in(client: TestClient, database: TestDatabase, role: Role) -> None:
-    with database.session_factory() as session, session.begin():
-        user = factories.user(session, role)
-    client.cookies.clear()
-    factories.sign_in(client, user)
-
-
-def _stored(database: TestDatabase) -> int:
-    with database.session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Indicator)) or 0
 
 
 def test_a_lead_imports_by_json_body_and_by_upload(
     client: TestClient, database: TestDatabase
 ) -> None:
-    _signed_in(client, database, Role.LEAD)
+    signed_in(client, database, Role.LEAD)
     response = client.post(
         "/api/v1/indicators/import?source=RCS%20Lab",
         content=feed(RCS).read_bytes(),
@@ -77,10 +73,10 @@ def test_a_lead_imports_by_json_body_and_by_upload(
 def test_indicators_are_listed_by_type_and_source(
     client: TestClient, database: TestDatabase
 ) -> None:
-    _signed_in(client, database, Role.ADMIN)
+    signed_in(client, database, Role.ADMIN)
     client.post("/api/v1/indicators/import", json=json.loads(feed(EAGLE).read_text()))
     client.post("/api/v1/indicators/import", json=json.loads(feed(RCS).read_text()))
-    _signed_in(client, database, Role.AUDITOR)
+    signed_in(client, database, Role.AUDITOR)
     page = client.get("/api/v1/indicators", params={"type": "ipv4-addr", "limit": 10})
     assert page.status_code == 200, page.text
     body = page.json()
@@ -107,7 +103,7 @@ def test_indicators_are_listed_by_type_and_source(
 def test_bad_list_parameters_are_a_422(
     client: TestClient, database: TestDatabase, params: dict[str, object], field: str
 ) -> None:
-    _signed_in(client, database, Role.REVIEWER)
+    signed_in(client, database, Role.REVIEWER)
     body = problem(client.get("/api/v1/indicators", params=params), 422)
     assert field in body["detail"]
 
@@ -137,19 +133,19 @@ def test_bad_bundles_are_refused_and_change_nothing(
     status: int,
     message: str,
 ) -> None:
-    _signed_in(client, database, Role.LEAD)
+    signed_in(client, database, Role.LEAD)
     response = client.post(
         "/api/v1/indicators/import", content=content, headers={"content-type": content_type}
     )
     body = problem(response, status)
     assert message.replace("\\", "") in body["detail"] or message in body["detail"]
-    assert _stored(database) == 0
+    assert stored(database) == 0
 
 
 def test_an_upload_without_a_file_or_with_a_hostile_name_is_refused(
     client: TestClient, database: TestDatabase
 ) -> None:
-    _signed_in(client, database, Role.LEAD)
+    signed_in(client, database, Role.LEAD)
     problem(client.post("/api/v1/indicators/import", data={"source": "x"}, files={}), 415)
     missing = client.post(
         "/api/v1/indicators/import", files={"other": ("a.json", b"{}", "application/json")}
@@ -161,13 +157,13 @@ def test_an_upload_without_a_file_or_with_a_hostile_name_is_refused(
         data={"source": "line\rbreak"},
     )
     assert "control characters" in problem(hostile, 422)["detail"]
-    assert _stored(database) == 0
+    assert stored(database) == 0
 
 
 def test_a_bundle_over_the_request_limit_is_a_413(
     client: TestClient, database: TestDatabase
 ) -> None:
-    _signed_in(client, database, Role.LEAD)
+    signed_in(client, database, Role.LEAD)
     limit = client.app.state.settings.max_request_bytes  # type: ignore[attr-defined]
     response = client.post(
         "/api/v1/indicators/import",
@@ -175,14 +171,14 @@ def test_a_bundle_over_the_request_limit_is_a_413(
         headers={"content-type": "application/json"},
     )
     problem(response, 413)
-    assert _stored(database) == 0
+    assert stored(database) == 0
 
 
 @pytest.mark.parametrize("role", [Role.REVIEWER, Role.AUDITOR, Role.PARTNER, Role.HRD])
 def test_only_leads_and_admins_may_import(
     client: TestClient, database: TestDatabase, role: Role
 ) -> None:
-    _signed_in(client, database, role)
+    signed_in(client, database, role)
     response = client.post(
         "/api/v1/indicators/import",
         content=feed(RCS).read_bytes(),

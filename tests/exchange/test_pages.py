@@ -6,22 +6,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
-from hrdshield.exchange.models import Indicator
 from hrdshield.security.rbac import Role
 from tests import factories
 from tests.conftest import TestDatabase
-from tests.exchange.bundles import EAGLE, RCS, feed
+from tests.exchange.bundles import EAGLE, RCS, feed, signed_in, stored
 
 PAGE = "/staff/indicators"
 
 
 def _signed_in(client: TestClient, database: TestDatabase, role: Role) -> None:
-    with database.session_factory() as session, session.begin():
-        user = factories.user(session, role)
-    client.cookies.clear()
-    factories.sign_in(client, user)
+    signed_in(client, database, role)
     client.headers.pop("x-csrf-token")  # a browser sends the token in the form, not a header
 
 
@@ -36,11 +31,6 @@ def _form_import(
         files=files or {"file": ("", b"", "application/octet-stream")},
         follow_redirects=False,
     )
-
-
-def _stored(database: TestDatabase) -> int:
-    with database.session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Indicator)) or 0
 
 
 def test_a_lead_imports_a_bundle_by_form_and_sees_the_counts(
@@ -69,7 +59,7 @@ def test_a_lead_imports_a_bundle_by_form_and_sees_the_counts(
     listing = client.get(again.headers["location"]).text
     assert "Eagle &lt;feed&gt;" in listing
     assert "<feed>" not in listing
-    assert _stored(database) == 86
+    assert stored(database) == 86
 
 
 @pytest.mark.parametrize(
@@ -102,7 +92,7 @@ def test_a_refused_bundle_shows_the_problem_and_stores_nothing(
     assert "The bundle was not imported, and nothing was stored" in response.text
     assert message in response.text
     assert 'role="alert"' in response.text
-    assert _stored(database) == 0
+    assert stored(database) == 0
 
 
 def test_a_long_source_name_is_refused_on_the_page(
@@ -112,14 +102,14 @@ def test_a_long_source_name_is_refused_on_the_page(
     response = _form_import(client, feed(RCS).read_bytes(), source="x" * 101)
     assert response.status_code == 422
     assert "at most 100 characters" in response.text
-    assert _stored(database) == 0
+    assert stored(database) == 0
 
 
 def test_the_form_needs_its_csrf_token(client: TestClient, database: TestDatabase) -> None:
     _signed_in(client, database, Role.LEAD)
     response = _form_import(client, feed(RCS).read_bytes(), token="forged")
     assert response.status_code == 403
-    assert _stored(database) == 0
+    assert stored(database) == 0
 
 
 @pytest.mark.parametrize("role", [Role.REVIEWER, Role.AUDITOR])
