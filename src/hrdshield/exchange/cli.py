@@ -87,6 +87,7 @@ def list_command(runtime: Runtime) -> None:
     """Summarise the indicator feeds: indicators, values by type and the last import."""
     from hrdshield.exchange import service  # noqa: PLC0415
 
+    runtime.keyring  # noqa: B018  (says so plainly when the database is not migrated)
     with runtime.session_factory() as session:
         summaries = service.list_sources(session=session)
         if not summaries:
