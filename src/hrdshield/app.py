@@ -32,6 +32,8 @@ from hrdshield.db import make_engine, make_session_factory
 from hrdshield.defenders import api as defenders_api
 from hrdshield.defenders import pages as defenders_pages
 from hrdshield.demo_platform import pages as platform_pages
+from hrdshield.exchange import api as exchange_api
+from hrdshield.exchange import pages as exchange_pages
 from hrdshield.logging_setup import configure_logging
 from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
 from hrdshield.security import pages as security_pages
@@ -162,6 +164,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         evidence_api.router,
         cases_report_api.router,
         retention_api.router,
+        exchange_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -175,6 +178,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cases_pages.router,
         evidence_pages.router,
         cases_report_pages.router,
+        exchange_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hrdshield import migrate as migrations
 from hrdshield.config import ConfigError, Settings, load_settings
 from hrdshield.db import make_engine, make_session_factory
+from hrdshield.exchange.cli import indicators as indicator_commands
 from hrdshield.notify.cli import notify as notify_commands
 from hrdshield.security.crypto import (
     Keyring,
@@ -273,3 +274,4 @@ def demo_code() -> None:
 
 
 main.add_command(notify_commands)
+main.add_command(indicator_commands)

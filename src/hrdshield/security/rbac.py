@@ -44,6 +44,8 @@ class Permission(enum.Enum):
     ORGANISATION_MANAGE = "organisation.manage"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
+    INDICATOR_READ = "indicator.read"  # spyware and phishing indicator feeds and their sources
+    INDICATOR_IMPORT = "indicator.import"  # import a STIX bundle of indicators
 
 
 _ALL_STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}  # staff who work with defenders
@@ -63,6 +65,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.LEAD, Role.ADMIN}),
+    Permission.INDICATOR_READ: frozenset({Role.REVIEWER, Role.LEAD, Role.ADMIN, Role.AUDITOR}),
+    Permission.INDICATOR_IMPORT: frozenset({Role.LEAD, Role.ADMIN}),
 }
 
 
