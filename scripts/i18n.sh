@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 LOCALES=src/hrdshield/web/locales
 POT="$LOCALES/messages.pot"
-LANGUAGES=(es fr ar)
+LANGUAGES=(es fr ar ru pt)
 
 "$BIN/pybabel" --quiet extract \
   -F babel.cfg \

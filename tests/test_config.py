@@ -28,7 +28,8 @@ def test_postgresql_url_is_accepted() -> None:
         ("HRDSHIELD_COOKIE_SECURE", "perhaps", "HRDSHIELD_COOKIE_SECURE"),
         ("HRDSHIELD_SESSION_HOURS", "0", "HRDSHIELD_SESSION_HOURS"),
         ("HRDSHIELD_SESSION_HOURS", "twelve", "HRDSHIELD_SESSION_HOURS"),
-        ("HRDSHIELD_DEFAULT_LANGUAGE", "xx", "must be one of en, es, fr, ar"),
+        ("HRDSHIELD_DEFAULT_LANGUAGE", "xx", "must be one of en, es, fr, ar, ru, pt"),
+        ("HRDSHIELD_DEFAULT_LANGUAGE", "pt-BR", "must be one of en, es, fr, ar, ru, pt"),
         ("HRDSHIELD_LOG_LEVEL", "LOUD", "HRDSHIELD_LOG_LEVEL"),
     ],
 )
@@ -37,6 +38,12 @@ def test_bad_values_name_the_variable(variable: str, value: str, message: str) -
         load_settings(environ={variable: value})
     assert message in str(raised.value)
     assert variable in str(raised.value)
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fr", "ar", "ru", "pt"])
+def test_every_interface_language_can_be_the_default(language: str) -> None:
+    settings = load_settings(environ={"HRDSHIELD_DEFAULT_LANGUAGE": language})
+    assert settings.default_language == language
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -38,6 +38,8 @@ from hrdshield.detection.detectors import DEFAULT_THRESHOLDS
 from hrdshield.detection.tasks import build_consumer, run_detection_loop
 from hrdshield.detection.thresholds import ThresholdError
 from hrdshield.detection.thresholds import load as load_thresholds
+from hrdshield.exchange import api as exchange_api
+from hrdshield.exchange import pages as exchange_pages
 from hrdshield.logging_setup import configure_logging
 from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
 from hrdshield.security import pages as security_pages
@@ -187,6 +189,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cases_report_api.router,
         retention_api.router,
         detection_api.router,
+        exchange_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -201,6 +204,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         evidence_pages.router,
         cases_report_pages.router,
         detection_pages.router,
+        exchange_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -104,7 +104,7 @@ def seed_demo(*, session: Session) -> bool:
             password=DEMO_PASSWORD,
             role=role,
             organisation_id=organisation.id if role is Role.PARTNER else None,
-            languages="en,es,fr,ar",
+            languages="en,es,fr,ar,ru,pt",  # reports arrive in every interface language
             regions="KE,MX,TN",
         )
         if role.is_staff:

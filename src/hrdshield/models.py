@@ -7,6 +7,7 @@ from hrdshield.cases.evidence import models as evidence_models  # noqa: F401  (r
 from hrdshield.defenders import models as defenders_models
 from hrdshield.demo_platform import models as demo_platform_models
 from hrdshield.detection import models as detection_models
+from hrdshield.exchange import models as exchange_models
 from hrdshield.notify import models as notify_models
 from hrdshield.security import models as security_models
 
@@ -16,6 +17,7 @@ __all__ = [
     "defenders_models",
     "demo_platform_models",
     "detection_models",
+    "exchange_models",
     "notify_models",
     "security_models",
 ]

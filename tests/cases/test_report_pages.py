@@ -25,8 +25,12 @@ from hrdshield.cases.enums import (
 )
 from hrdshield.cases.models import Case, CaseEvent
 from hrdshield.cases.service import suggest_severity
+from hrdshield.notify import templates
+from hrdshield.notify.enums import TemplateKey
+from hrdshield.notify.models import Notification
 from hrdshield.security.models import AuditEntry
 from hrdshield.security.rbac import Role
+from hrdshield.web.i18n import translations
 from tests import factories
 from tests.conftest import TestDatabase
 from tests.security.test_encryption_at_rest import _dump
@@ -290,6 +294,56 @@ def test_the_status_page_shows_questions_and_takes_answers(
     empty = _status(client, code, action="answer", answer="  ")
     assert empty.status_code == 400
     assert 'id="answer-error"' in empty.text
+
+
+@pytest.mark.parametrize("lang", ["ru", "pt"])
+def test_a_report_in_russian_or_portuguese_is_followed_in_that_language(
+    client: TestClient, database: TestDatabase, lang: str
+) -> None:
+    ui = translations(lang)
+    form = client.get(f"/report?lang={lang}")
+    assert f'<html lang="{lang}" dir="ltr">' in form.text
+    assert ui.gettext("What kind of attack is it?") in form.text
+    assert "Report an incident" not in form.text
+
+    mistyped = report_form(client, lang, contact="email", contact_email="not an address")
+    refused = client.post(f"/report?lang={lang}", data=mistyped)
+    assert refused.status_code == 400
+    assert (
+        ui.gettext("Please correct the problems marked below. Nothing was saved.") in refused.text
+    )
+    problem = (
+        "Enter an e-mail address such as name@example.org, or choose another way to hear from us."
+    )
+    assert ui.gettext(problem) in refused.text
+
+    fields = report_form(client, lang, contact="email", contact_email="reporter@example.test")
+    receipt = client.post(f"/report?lang={lang}", data=fields)
+    assert receipt.status_code == 200
+    assert ui.gettext("Your report was received") in receipt.text
+    code = CODE_ON_PAGE.search(receipt.text)
+    assert code
+    opened = the_case(database)
+    assert opened.language == lang
+
+    with database.session_factory() as session, session.begin():
+        reviewer = factories.user(session, Role.REVIEWER)
+        intake.ask(
+            session=session, actor=factories.principal(reviewer), case_id=opened.id, body="?"
+        )
+        [question] = session.scalars(select(Notification).where(Notification.case_id == opened.id))
+        queued = (question.template, question.language)
+    assert queued == (TemplateKey.QUESTION, lang)
+    context = {"reference": opened.reference}
+    written = templates.render(*queued, context)
+    assert written.language == lang
+    assert opened.reference in written.subject
+    assert written.subject != templates.render(TemplateKey.QUESTION, "en", context).subject
+
+    status = _status(client, code[1])
+    assert f'<html lang="{lang}" dir="ltr">' in status.text
+    so_far = ui.ngettext("%(num)s message so far.", "%(num)s messages so far.", 1) % {"num": 1}
+    assert so_far in status.text
 
 
 def test_a_wrong_code_gets_the_same_answer_as_a_malformed_one(client: TestClient) -> None:

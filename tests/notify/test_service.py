@@ -22,6 +22,7 @@ from hrdshield.notify.models import InboxMessage, Notification
 from hrdshield.notify.schemas import NotificationRead
 from hrdshield.security.models import AuditEntry
 from hrdshield.security.rbac import Role
+from hrdshield.web.i18n import SUPPORTED_LANGUAGES
 from tests import factories
 from tests.conftest import TestDatabase
 from tests.notify.conftest import NOW
@@ -114,6 +115,8 @@ def test_bad_input_is_refused_and_adds_nothing(
 def test_language_falls_back_to_what_we_can_write(session: Session) -> None:
     assert _enqueue(session, language="es-MX").language == "es"
     assert _enqueue(session, language="AR").language == "ar"
+    assert _enqueue(session, language="pt-BR").language == "pt"
+    assert _enqueue(session, language="ru_RU").language == "ru"
     assert _enqueue(session, language="sw").language == "en"
 
 
@@ -253,6 +256,12 @@ def test_inbox_lists_newest_first_and_marks_read(session: Session) -> None:
 # --- texts ---------------------------------------------------------------------------------------
 
 
+def test_notifications_can_be_written_in_every_interface_language() -> None:
+    # A report sent from a page in any language is answered in that language, never in English.
+    assert set(SUPPORTED_LANGUAGES) <= set(templates.LANGUAGES)
+    assert all(templates.FOOTERS[language].strip() for language in templates.LANGUAGES)
+
+
 @pytest.mark.parametrize("template", list(TemplateKey))
 def test_every_template_exists_in_every_language_with_the_same_placeholders(
     template: TemplateKey,
@@ -280,6 +289,9 @@ def test_render_in_each_language() -> None:
     assert rendered["es"].subject == "Su denuncia R-7K2P se eliminará el 2027-05-01"
     assert rendered["fr"].subject == "Votre signalement R-7K2P sera supprimé le 2027-05-01"
     assert rendered["ar"].subject == "سيُحذف بلاغكم R-7K2P بتاريخ 2027-05-01"
+    assert rendered["ru"].subject == "Ваше обращение R-7K2P будет удалено 2027-05-01"
+    assert rendered["pt"].subject == "A sua denúncia R-7K2P será apagada em 2027-05-01"
+    assert rendered["ru"].body.endswith(f"-- \n{templates.FOOTERS['ru']}\n")
     assert all("2027-05-01" in message.body for message in rendered.values())
     assert templates.render(TemplateKey.RECEIPT, "de", REFERENCE).language == "en"
 

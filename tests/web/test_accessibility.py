@@ -20,6 +20,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from hrdshield import demo_data
 from hrdshield.security.rbac import Permission, Role, allowed
+from hrdshield.web.i18n import SUPPORTED_LANGUAGES, translations
 from tests import factories
 from tests.web.browser import (
     Browsers,
@@ -190,6 +191,61 @@ def test_public_pages_have_no_axe_violations(
     assert driver.find_element(By.TAG_NAME, "h1").text
     problems += audit(driver, f"{localised('/no-such-page', lang)} (404)", "/no-such-page", lang)
     assert_no_problems(problems)
+
+
+@pytest.mark.parametrize("lang", ["ru", "pt"])
+def test_russian_and_portuguese_pages_are_translated_and_pass_axe(
+    browsers: Browsers, live_site: LiveSite, lang: str
+) -> None:
+    ui = translations(lang)
+    menu = [ui.gettext(text) for text in ("Sign in", "Enrol as a defender", "Report an incident")]
+    driver = browsers.get()
+    problems = []
+    for path in ("/", "/login", "/enrol"):
+        problems += audit_url(driver, live_site, path, lang)
+        header = driver.find_element(By.CSS_SELECTOR, "header")
+        main_menu = header.find_element(By.CSS_SELECTOR, "nav:not(.languages)")
+        assert main_menu.get_attribute("aria-label") == ui.gettext("Main")
+        assert [link.text for link in main_menu.find_elements(By.TAG_NAME, "a")] == menu
+        chosen = header.find_element(By.CSS_SELECTOR, ".languages a[aria-current=true]")
+        assert chosen.text == SUPPORTED_LANGUAGES[lang].name
+        skip_link = driver.find_element(By.CSS_SELECTOR, "a[href='#main']")
+        assert skip_link.get_attribute("textContent") == ui.gettext("Skip to main content")
+
+    submit(driver)  # the enrolment form, sent empty
+    alert = driver.find_element(By.CSS_SELECTOR, "p.error[role=alert]")
+    assert alert.text == ui.gettext("Please correct the problems marked below. Nothing was saved.")
+    problems += audit(driver, "/enrol after a failed submission", "/enrol", lang)
+    assert_no_problems(problems)
+
+
+@pytest.mark.parametrize("lang", list(SUPPORTED_LANGUAGES))
+def test_public_pages_fit_a_320_pixel_screen_in_every_language(
+    browsers: Browsers, live_site: LiveSite, lang: str
+) -> None:
+    # WCAG 1.4.10: no sideways scrolling at 320 CSS pixels, whatever the length of the words.
+    driver = browsers.get()
+    size = driver.get_window_size()
+    driver.set_window_size(320, 800)
+    problems = []
+    try:
+        for path in ("/", "/login", "/enrol"):
+            driver.get(live_site.url(localised(path, lang)))
+            wide, screen = driver.execute_script(
+                "const root = document.documentElement; return [root.scrollWidth, root.clientWidth]"
+            )
+            if wide > screen:
+                problems.append(f"{path}: {wide} pixels wide on a {screen}-pixel screen")
+            skip_link = driver.find_element(By.CSS_SELECTOR, "a[href='#main']")
+            if driver.execute_script(_BOX, skip_link)["bottom"] > 0:
+                problems.append(f"{path}: the skip link shows before it has focus")
+            boxes = driver.find_elements(By.CSS_SELECTOR, "input[type=checkbox], input[type=radio]")
+            squeezed = {box.size["width"] for box in boxes}
+            if len(squeezed) > 1:  # a wrapping label must not shrink its tick box
+                problems.append(f"{path}: tick boxes {sorted(squeezed)} pixels wide")
+    finally:
+        driver.set_window_size(size["width"], size["height"])
+    assert not problems, f"{lang}: {problems}"
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -29,7 +29,9 @@ from hrdshield.web.i18n import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-TRANSLATED = ("es", "fr", "ar")
+# Every shipped language but English, the source: adding a language to SUPPORTED_LANGUAGES
+# makes every check below demand its catalog.
+TRANSLATED = tuple(code for code in SUPPORTED_LANGUAGES if code != "en")
 PLURAL_FORMS = {
     "es": "nplurals=2; plural=(n != 1);",
     "fr": "nplurals=2; plural=(n > 1);",
@@ -37,10 +39,25 @@ PLURAL_FORMS = {
         "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : "
         "n%100>=11 ? 4 : 5);"
     ),
+    "ru": (
+        "nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && "
+        "(n%100<10 || n%100>=20) ? 1 : 2);"
+    ),
+    # One form for 1 only, as in Portugal; Brazil's CLDR rule also puts 0 in the singular, but
+    # "0 mensagens" reads right on both sides of the Atlantic (docs/translating.md).
+    "pt": "nplurals=2; plural=(n != 1);",
+}
+# Which plural form each count takes, by the grammar of the language (not by the catalog).
+PLURAL_FORM_OF = {
+    "ru": {0: 2, 1: 0, 2: 1, 4: 1, 5: 2, 11: 2, 12: 2, 14: 2, 21: 0, 22: 1, 25: 2, 101: 0, 111: 2},
+    "pt": {0: 1, 1: 0, 2: 1, 21: 1},
 }
 # "%(name)s", "%s", "%.1f"; a space flag is left out so that French "50 % des" is not "% d".
 PRINTF_PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0+]?\d*(?:\.\d+)?[diouxXeEfFgGcrs]")
 ARABIC_LETTERS = re.compile(r"[\u0621-\u064a]")
+# A translation in these languages is written in their script; only the product name is not.
+SCRIPTS = {"ar": ARABIC_LETTERS, "ru": re.compile(r"[\u0410-\u044f\u0401\u0451]")}
+UNTRANSLATED_NAMES = {"HRD Shield"}
 RERUN = "run scripts/i18n.sh, then translate"
 
 
@@ -141,6 +158,36 @@ def test_catalog_headers_and_babel_checks(code: str) -> None:
     assert not problems
 
 
+def test_the_update_script_covers_every_translated_language() -> None:
+    script = (ROOT / "scripts" / "i18n.sh").read_text(encoding="utf-8")
+    listed = re.search(r"^LANGUAGES=\(([^)]*)\)$", script, re.MULTILINE)
+    assert listed, "scripts/i18n.sh has no LANGUAGES=(...) line"
+    assert tuple(listed[1].split()) == TRANSLATED
+
+
+@pytest.mark.parametrize("code", sorted(SCRIPTS))
+def test_translations_are_written_in_the_language_s_script(
+    code: str, source_messages: list[Message]
+) -> None:
+    catalog = _load_catalog(code)
+    left_in_english = [
+        _label(message)
+        for message in source_messages
+        if (translated := catalog.get(message.id, context=message.context)) is not None
+        and message.id not in UNTRANSLATED_NAMES
+        and not all(SCRIPTS[code].search(form) for form in _forms(translated))
+    ]
+    assert not left_in_english, f"{code}: not in its script: {left_in_english}"
+
+
+@pytest.mark.parametrize("code", sorted(PLURAL_FORM_OF))
+def test_counts_take_the_plural_form_their_grammar_asks_for(code: str) -> None:
+    singular, plural = "%(num)s message so far.", "%(num)s messages so far."
+    forms = _forms(_load_catalog(code)[singular])
+    for count, form in PLURAL_FORM_OF[code].items():
+        assert translations(code).ngettext(singular, plural, count) == forms[form], count
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
@@ -170,8 +217,17 @@ def test_parse_accept_language(header: str, expected: list[str]) -> None:
         pytest.param("xx", "yy", "es", "es", id="unsupported-cookie-skipped"),
         pytest.param(None, None, "es-MX,en;q=0.5", "es", id="region-tag"),
         pytest.param(None, None, "ar-EG", "ar", id="arabic-region"),
+        pytest.param(None, None, "pt-BR", "pt", id="brazilian-portuguese"),
+        pytest.param(None, None, "pt-PT", "pt", id="european-portuguese"),
+        pytest.param(None, None, "pt-BR,pt;q=0.9,en;q=0.8", "pt", id="portuguese-browser"),
+        pytest.param(None, None, "ru-RU", "ru", id="russian-region"),
+        pytest.param(None, None, "de-DE,ru;q=0.7,en;q=0.3", "ru", id="russian-after-german"),
+        pytest.param(None, None, "uk-UA, ru;q=0.5, en;q=0.9", "en", id="quality-beats-order"),
+        pytest.param("pt", "ru", "es", "pt", id="portuguese-query"),
+        pytest.param(None, "ru", "pt-BR", "ru", id="russian-cookie"),
+        pytest.param("pt-BR", None, None, "en", id="query-takes-no-region"),
         pytest.param(None, None, "de, fr;q=0.5, ar;q=0.9", "ar", id="best-quality-supported"),
-        pytest.param(None, None, "de-DE, pt;q=0.8", "en", id="nothing-supported"),
+        pytest.param(None, None, "de-DE, tr;q=0.8", "en", id="nothing-supported"),
         pytest.param(None, None, "*", "en", id="wildcard"),
         pytest.param(None, None, ";;;=,q=", "en", id="junk"),
         pytest.param(None, None, None, "en", id="no-header"),
@@ -260,6 +316,24 @@ def test_accept_language_with_a_region_gives_french(client) -> None:  # type: ig
     page = _assert_language(response, "fr")
     assert page.shows(_in("fr", "Protection for human rights defenders online"))
     assert LANGUAGE_COOKIE not in response.cookies  # only an explicit choice is remembered
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        pytest.param("pt-BR,pt;q=0.9,en;q=0.8", "pt", id="brazil"),
+        pytest.param("pt-PT,en;q=0.5", "pt", id="portugal"),
+        pytest.param("ru-RU,ru;q=0.9,en-US;q=0.8", "ru", id="russia"),
+    ],
+)
+def test_a_regional_browser_header_gets_the_language_and_its_navigation(  # type: ignore[no-untyped-def]
+    client, header: str, code: str
+) -> None:
+    response = client.get("/", headers={"Accept-Language": header})
+    page = _assert_language(response, code)
+    for msgid in ("Sign in", "Enrol as a defender", "Report an incident", "Skip to main content"):
+        assert page.shows(_in(code, msgid)), msgid
+    assert LANGUAGE_COOKIE not in response.cookies
 
 
 def test_unsupported_query_language_is_ignored(client) -> None:  # type: ignore[no-untyped-def]

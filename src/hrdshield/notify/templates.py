@@ -6,6 +6,8 @@ the portal: it must never carry a report's narrative, an attacker's words or a r
 Each text names its placeholders in braces; every language uses the same ones as English.
 """
 
+# ruff: noqa: RUF001  (Cyrillic letters are the point of the Russian texts)
+
 from __future__ import annotations
 
 import string
@@ -58,6 +60,16 @@ FOOTERS: dict[str, str] = {
         "إذا لم تكونوا تتوقعونها، أو إذا كنتم تعتقدون أن شخصًا آخر يستطيع قراءة رسائلكم، "
         "فنرجو التواصل مع المنظمة التي تقدم لكم الدعم."
     ),
+    "ru": (
+        "Это сообщение отправлено сервисом HRD Shield автоматически; пожалуйста, не отвечайте "
+        "на него. Если Вы его не ожидали или считаете, что Ваши сообщения может читать кто-то "
+        "другой, пожалуйста, свяжитесь с организацией, которая Вас поддерживает."
+    ),
+    "pt": (
+        "Esta mensagem foi enviada automaticamente pelo HRD Shield; pedimos que não responda. "
+        "Se não a esperava, ou se pensa que outra pessoa pode ler as suas mensagens, pedimos "
+        "que fale com a organização que lhe presta apoio."
+    ),
 }
 
 TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
@@ -89,6 +101,20 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "لمتابعة سير البلاغ.\n\n"
             "سيتولى أحد أعضاء فريقنا مراجعته، وسنراسلكم مجددًا فور توفر أي مستجدات.",
         ),
+        "ru": Text(
+            "Мы получили Ваше обращение {reference}",
+            "Мы получили Ваше обращение. Его номер — {reference}; пожалуйста, сохраните этот "
+            "номер, чтобы следить за ходом рассмотрения обращения.\n\n"
+            "Обращение рассмотрит сотрудник нашей группы. Мы напишем Вам снова, как только "
+            "появятся новости.",
+        ),
+        "pt": Text(
+            "Recebemos a sua denúncia {reference}",
+            "Recebemos a sua denúncia. A referência é {reference}; pedimos que a guarde para "
+            "poder acompanhar o andamento da denúncia.\n\n"
+            "Uma pessoa responsável pelo acompanhamento vai analisá-la. Voltaremos a "
+            "escrever-lhe assim que houver novidades.",
+        ),
     },
     TemplateKey.TRIAGED: {
         "en": Text(
@@ -114,6 +140,18 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "تمت مراجعة بلاغكم {reference} وإسناده إلى أحد أعضاء فريقنا، الذي سيتولى "
             "معالجته بالأولوية التي تقتضيها درجة إلحاحه.\n\n"
             "وسنُعلمكم فور اتخاذ أي إجراء.",
+        ),
+        "ru": Text(
+            "Ваше обращение {reference} принято в работу",
+            "Ваше обращение {reference} рассмотрено и передано ответственному сотруднику нашей "
+            "группы. Им займутся с тем приоритетом, которого требует его срочность.\n\n"
+            "Мы сообщим Вам, как только будут приняты меры.",
+        ),
+        "pt": Text(
+            "A sua denúncia {reference} está em tratamento",
+            "A sua denúncia {reference} foi analisada e atribuída a uma pessoa responsável, que "
+            "a tratará com a prioridade que a sua urgência exige.\n\n"
+            "Daremos notícias assim que forem tomadas medidas.",
         ),
     },
     TemplateKey.QUESTION: {
@@ -146,6 +184,21 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "نرجو تسجيل الدخول إلى HRD Shield، أو فتح صفحة متابعة البلاغ وإدخال رمز الإيصال، "
             "لقراءة السؤال والرد عليه. وحرصًا على سلامتكم، لم نُدرج نص السؤال في هذه الرسالة.",
         ),
+        "ru": Text(
+            "Вопрос по Вашему обращению {reference}",
+            "Человеку, который занимается Вашим обращением {reference}, нужны дополнительные "
+            "сведения от Вас.\n\n"
+            "Чтобы прочитать вопрос и ответить на него, пожалуйста, войдите в HRD Shield или "
+            "откройте страницу статуса обращения и введите свой код доступа. В целях Вашей "
+            "безопасности вопрос в это сообщение не включён.",
+        ),
+        "pt": Text(
+            "Uma pergunta sobre a sua denúncia {reference}",
+            "A pessoa responsável pela sua denúncia {reference} precisa de mais informações.\n\n"
+            "Para ler a pergunta e responder, pedimos que entre no HRD Shield ou que abra a "
+            "página de acompanhamento da denúncia e insira o seu código de recibo. Para sua "
+            "segurança, a pergunta não é incluída nesta mensagem.",
+        ),
     },
     TemplateKey.OUTCOME: {
         "en": Text(
@@ -172,6 +225,18 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "صدر قرار بشأن بلاغكم {reference}.\n\n"
             "نرجو تسجيل الدخول إلى HRD Shield للاطلاع عليه وعلى أسبابه. وإذا كنتم لا "
             "توافقون عليه، يمكنكم الطعن فيه من الصفحة نفسها.",
+        ),
+        "ru": Text(
+            "Решение по Вашему обращению {reference}",
+            "По Вашему обращению {reference} принято решение.\n\n"
+            "Чтобы ознакомиться с ним и с его обоснованием, пожалуйста, войдите в HRD Shield. "
+            "Если Вы с ним не согласны, Вы можете обжаловать его на той же странице.",
+        ),
+        "pt": Text(
+            "Decisão sobre a sua denúncia {reference}",
+            "Foi tomada uma decisão sobre a sua denúncia {reference}.\n\n"
+            "Para conhecer a decisão e os seus fundamentos, pedimos que entre no HRD Shield. Se "
+            "não concordar com ela, pode recorrer na mesma página.",
         ),
     },
     TemplateKey.PROACTIVE_ALERT: {
@@ -209,6 +274,23 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "بمراجعة إعدادات الأمان الخاصة بكم والتواصل معنا إذا لاحظتم أي أمر غير معتاد. "
             "نرجو تسجيل الدخول إلى HRD Shield للاطلاع على التفاصيل والنصائح.",
         ),
+        "ru": Text(
+            "Активность, которая может быть направлена против Вас",
+            "Наши системы выявили на платформе активность, которая может быть направлена "
+            "против Вас (номер {reference}).\n\n"
+            "Мы её изучаем. Сейчас Вам ничего не нужно делать, но мы рекомендуем проверить "
+            "настройки безопасности и связаться с нами, если Вы заметите что-либо необычное. "
+            "Подробности и рекомендации Вы найдёте, войдя в HRD Shield.",
+        ),
+        "pt": Text(
+            "Atividade possivelmente dirigida contra a sua pessoa",
+            "Os nossos sistemas identificaram na plataforma uma atividade que pode estar "
+            "dirigida contra a sua pessoa (referência {reference}).\n\n"
+            "A atividade está em análise. Por agora, não é necessário fazer nada, mas "
+            "recomendamos que reveja as suas configurações de segurança e que nos avise se "
+            "notar algo fora do comum. Para obter mais detalhes e conselhos, pedimos que entre "
+            "no HRD Shield.",
+        ),
     },
     TemplateKey.RETENTION_WARNING: {
         "en": Text(
@@ -239,6 +321,20 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "ببلاغكم {reference} نهائيًا بتاريخ {date}.\n\n"
             "وإذا كنتم بحاجة إلى الاحتفاظ بهذه المعلومات، لإجراءات قانونية مثلًا، فنرجو "
             "التواصل معنا قبل ذلك التاريخ.",
+        ),
+        "ru": Text(
+            "Ваше обращение {reference} будет удалено {date}",
+            "В соответствии с нашей политикой хранения данных сведения о Вашем обращении "
+            "{reference} будут безвозвратно удалены {date}.\n\n"
+            "Если Вам нужно, чтобы эти сведения сохранились, например для судебного "
+            "разбирательства, пожалуйста, свяжитесь с нами до этой даты.",
+        ),
+        "pt": Text(
+            "A sua denúncia {reference} será apagada em {date}",
+            "De acordo com a nossa política de conservação de dados, as informações sobre a sua "
+            "denúncia {reference} serão apagadas definitivamente em {date}.\n\n"
+            "Se precisar que estas informações sejam conservadas, por exemplo para um processo "
+            "judicial, pedimos que nos avise antes dessa data.",
         ),
     },
 }

@@ -53,6 +53,8 @@ class Permission(enum.Enum):
     PLATFORM_MANAGE = "platform.manage"  # register platforms and their tokens
     ALERT_READ = "alert.read"  # read detection alerts, their evidence and campaign views
     ALERT_WORK = "alert.work"  # mark alerts true or false positive
+    INDICATOR_READ = "indicator.read"  # spyware and phishing indicator feeds and their sources
+    INDICATOR_IMPORT = "indicator.import"  # import a STIX bundle of indicators
 
 
 _ALL_STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}  # staff who work with defenders
@@ -76,6 +78,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.PLATFORM_MANAGE: frozenset({Role.ADMIN}),
     Permission.ALERT_READ: frozenset({Role.REVIEWER, Role.LEAD, Role.ADMIN}),
     Permission.ALERT_WORK: frozenset({Role.REVIEWER, Role.LEAD}),
+    Permission.INDICATOR_READ: frozenset({Role.REVIEWER, Role.LEAD, Role.ADMIN, Role.AUDITOR}),
+    Permission.INDICATOR_IMPORT: frozenset({Role.LEAD, Role.ADMIN}),
 }
 
 

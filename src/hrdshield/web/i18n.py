@@ -34,6 +34,8 @@ SUPPORTED_LANGUAGES: dict[str, Language] = {
     "es": Language("es", "Español", "ltr"),
     "fr": Language("fr", "Français", "ltr"),
     "ar": Language("ar", "العربية", "rtl"),
+    "ru": Language("ru", "Русский", "ltr"),
+    "pt": Language("pt", "Português", "ltr"),
 }
 
 
