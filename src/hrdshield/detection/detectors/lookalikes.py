@@ -1,0 +1,210 @@
+"""The defenders' handles and names, indexed for look-alike search without a scan.
+
+Every account event must be compared with every protected defender, and there may be 100,000
+of them, so nothing here walks the defenders per event. Handles are indexed by skeleton (see
+`confusables`) and by their *deletion neighbourhood*: every skeleton with one character left
+out. Two handles within one edit (a letter added, dropped, changed or two swapped) share an
+entry of those neighbourhoods, so a query costs about as many dictionary lookups as the handle
+has characters, and the candidates found are checked with the real edit distance. Display names
+are indexed by their words' skeletons; a word shared by very many defenders (a common first
+name) does not make candidates on its own.
+
+The index follows the pipeline's `DefenderIndex`, which is rebuilt every few seconds: `sync`
+only adds and removes the defenders whose handles or name changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import OSA
+
+from hrdshield.defenders import identifiers
+from hrdshield.defenders.enums import IdentifierKind
+from hrdshield.detection.detectors.confusables import skeleton, skeleton_tokens
+from hrdshield.detection.index import DefenderIndex
+
+MIN_INDEXED_LENGTH = 5  # shorter skeletons are matched only when identical
+MIN_NAME_WORD = 3  # shorter words of a name make no candidates (initials, particles)
+MAX_WORD_OWNERS = 200  # a word in more defenders' names than this is too common to search by
+
+# Words impostors put around a defender's handle ("amara_official", "the_real_amara").
+_LONG_AFFIXES = "official|oficial|officiel|offical|backup|original|verified|updates"
+_SHORT_AFFIXES = f"{_LONG_AFFIXES}|real|the|new|team|news|info|page|account|hq|tv|fan|fans|es|en|fr"
+_PREFIX = re.compile(rf"^(?:(?:{_SHORT_AFFIXES})[_.\-]+)+")
+_SUFFIX = re.compile(rf"(?:[_.\-]+(?:{_SHORT_AFFIXES}|\d+)|(?:{_LONG_AFFIXES})|[_.\-]*\d+)+$")
+
+
+@dataclass(frozen=True, slots=True)
+class HandleMatch:
+    """How an account's handle resembles one of a defender's: identical, affixed or near."""
+
+    how: str  # "identical" skeleton, "affixed" (identical once affixes are removed) or "near"
+    distance: int  # edits between the skeletons (0 when identical or affixed)
+    length: int  # length of the defender's handle skeleton
+
+
+_RANK = {"identical": 0, "affixed": 1, "near": 2}
+
+
+def _better(new: HandleMatch, old: HandleMatch | None) -> bool:
+    return old is None or (_RANK[new.how], new.distance) < (_RANK[old.how], old.distance)
+
+
+def deletions(text: str) -> set[str]:
+    """Return every string made by leaving one character out of `text`."""
+    return {text[:at] + text[at + 1 :] for at in range(len(text))}
+
+
+def handle_skeleton(handle: str) -> str:
+    """Return the skeleton of a handle written in any form (``@name``, a profile URL)."""
+    try:
+        return skeleton(identifiers.canonical(IdentifierKind.HANDLE, handle))
+    except identifiers.InvalidIdentifierError:
+        return ""
+
+
+def without_affixes(handle: str) -> str:
+    """Return the skeleton of `handle` without the words impostors add ("_official", "real_")."""
+    try:
+        canonical = identifiers.canonical(IdentifierKind.HANDLE, handle)
+    except identifiers.InvalidIdentifierError:
+        return ""
+    return skeleton(_SUFFIX.sub("", _PREFIX.sub("", canonical)))
+
+
+def name_key(tokens: Iterable[str]) -> str:
+    """Return the order-free key of a name's word skeletons ("Kora Amara" = "Amara Kora")."""
+    return " ".join(sorted(set(tokens)))
+
+
+def _add(table: dict[str, tuple[str, ...]], key: str, owner: str) -> None:
+    owners = table.get(key, ())
+    if owner not in owners:
+        table[key] = (*owners, owner)
+
+
+def _remove(table: dict[str, tuple[str, ...]], key: str, owner: str) -> None:
+    owners = tuple(item for item in table.get(key, ()) if item != owner)
+    if owners:
+        table[key] = owners
+    else:
+        table.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    source: tuple[tuple[str, ...], str]  # the defender's handles and display name, as given
+    handles: tuple[str, ...]  # skeletons
+    tokens: tuple[str, ...]  # skeletons of the display name's words
+    key: str
+
+
+@dataclass
+class LookalikeIndex:
+    """Skeleton handles (with their deletion neighbourhoods) and names of the defenders."""
+
+    exact: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    neighbours: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    _source: DefenderIndex | None = field(default=None, repr=False)
+
+    def sync(self, index: DefenderIndex) -> None:
+        """Follow `index`: index new and changed defenders, forget those who left."""
+        if index is self._source:
+            return
+        current = index.defenders
+        for defender_id in [known for known in self.entries if known not in current]:
+            self._forget(defender_id)
+        for defender_id, defender in current.items():
+            source = (defender.handles, defender.display_name)
+            old = self.entries.get(defender_id)
+            if old is not None and old.source == source:
+                continue
+            if old is not None:
+                self._forget(defender_id)
+            self._learn(defender_id, source)
+        self._source = index
+
+    def _learn(self, defender_id: str, source: tuple[tuple[str, ...], str]) -> None:
+        handles, display_name = source
+        skeletons = tuple(handle_skeleton(handle) for handle in handles)
+        tokens = skeleton_tokens(display_name)
+        entry = _Entry(source, skeletons, tokens, name_key(tokens))
+        for handle in filter(None, skeletons):
+            _add(self.exact, handle, defender_id)
+            if len(handle) >= MIN_INDEXED_LENGTH:
+                for variant in deletions(handle):
+                    _add(self.neighbours, variant, defender_id)
+        if entry.key:
+            _add(self.names, entry.key, defender_id)
+        for word in set(tokens):
+            if len(word) >= MIN_NAME_WORD:
+                _add(self.words, word, defender_id)
+        self.entries[defender_id] = entry
+
+    def _forget(self, defender_id: str) -> None:
+        entry = self.entries.pop(defender_id)
+        for handle in filter(None, entry.handles):
+            _remove(self.exact, handle, defender_id)
+            if len(handle) >= MIN_INDEXED_LENGTH:
+                for variant in deletions(handle):
+                    _remove(self.neighbours, variant, defender_id)
+        if entry.key:
+            _remove(self.names, entry.key, defender_id)
+        for word in set(entry.tokens):
+            if len(word) >= MIN_NAME_WORD:
+                _remove(self.words, word, defender_id)
+
+    def by_handle(self, handle: str) -> dict[str, HandleMatch]:
+        """Return the defenders whose handle `handle` resembles, with how it does."""
+        found: dict[str, HandleMatch] = {}
+        full = handle_skeleton(handle)
+        if not full:
+            return found
+        self._search(full, "identical", found)
+        bare = without_affixes(handle)
+        if bare and bare != full:
+            self._search(bare, "affixed", found)
+        return found
+
+    def _search(self, query: str, how: str, found: dict[str, HandleMatch]) -> None:
+        for owner in self.exact.get(query, ()):
+            self._keep(found, owner, HandleMatch(how, 0, len(query)))
+        if len(query) < MIN_INDEXED_LENGTH - 1:
+            return
+        candidates = set(self.neighbours.get(query, ()))  # the query lacks one character
+        for variant in deletions(query):
+            candidates.update(self.exact.get(variant, ()))  # the query has one more
+            candidates.update(self.neighbours.get(variant, ()))  # one changed or swapped
+        for owner in candidates:
+            for theirs in self.entries[owner].handles:
+                if len(theirs) < MIN_INDEXED_LENGTH:
+                    continue
+                distance = OSA.distance(query, theirs, score_cutoff=1)
+                if distance == 0:
+                    self._keep(found, owner, HandleMatch(how, 0, len(theirs)))
+                elif distance == 1:
+                    self._keep(found, owner, HandleMatch("near", 1, len(theirs)))
+
+    @staticmethod
+    def _keep(found: dict[str, HandleMatch], owner: str, match: HandleMatch) -> None:
+        if _better(match, found.get(owner)):
+            found[owner] = match
+
+    def by_name(self, tokens: tuple[str, ...]) -> set[str]:
+        """Return the defenders whose display name shares the name or a not-too-common word."""
+        candidates = set(self.names.get(name_key(tokens), ()))
+        for word in set(tokens):
+            owners = self.words.get(word, ())
+            if len(word) >= MIN_NAME_WORD and len(owners) <= MAX_WORD_OWNERS:
+                candidates.update(owners)
+        return candidates
+
+    def namesakes(self, key: str) -> int:
+        """Return how many defenders have exactly the name `key`."""
+        return len(self.names.get(key, ()))
