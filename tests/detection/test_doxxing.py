@@ -9,16 +9,15 @@ from typing import Any
 import pytest
 
 from hrdshield.defenders.enums import IdentifierKind, RiskLevel
-from hrdshield.demo_data import DEMO_DEFENDERS as ENROLLED_DEMO
 from hrdshield.demo_platform.enums import AttackKind
 from hrdshield.demo_platform.generator import scripted_attack
-from hrdshield.demo_platform.world import DEMO_DEFENDERS, MODERATOR, AccountRef, DemoWorld
 from hrdshield.detection import schema
 from hrdshield.detection.detectors.doxxing import DoxxingDetector
 from hrdshield.detection.enums import AlertSeverity, DetectorKind
 from hrdshield.detection.pipeline import AlertDraft
 from hrdshield.detection.schema import Event
 from hrdshield.detection.thresholds import ThresholdBook
+from tests.detection.demo_cast import demo_index, demo_world
 from tests.detection.streams import StreamBuilder, index_of, pipeline, protected
 
 PHONE = "+44 20 7946 0456"  # Ofcom's drama range for London: valid, and reserved for fiction
@@ -413,50 +412,16 @@ def test_country_overrides_change_the_thresholds() -> None:
 # --- the demo platform's scripted doxxing -------------------------------------------------------
 
 
-def _demo_world() -> DemoWorld:
-    def ref(number: int, profile: Any) -> AccountRef:
-        return AccountRef(
-            f"demo-{number}",
-            profile.handle,
-            profile.display_name,
-            profile.country,
-            profile.language,
-            profile.network,
-        )
-
-    defenders = [ref(number, profile) for number, profile in enumerate(DEMO_DEFENDERS)]
-    return DemoWorld(
-        seed=7, defenders=defenders, public=[], moderator=ref(9, MODERATOR), followers={}
-    )
-
-
-def _demo_index() -> Any:
-    entries = [
-        protected(
-            enrolled.handles[0],
-            country=enrolled.country,
-            risk=enrolled.risk_level,
-            identifiers_in=[(item.kind, item.value) for item in enrolled.identifiers],
-        )
-        for enrolled in ENROLLED_DEMO
-    ]
-    return index_of(*entries), {entry[0].pseudonym: entry[0] for entry in entries}
-
-
 def test_the_demo_platforms_scripted_doxxing_is_caught() -> None:
-    world = _demo_world()
-    index, _ = _demo_index()
+    world = demo_world()
+    index, defenders = demo_index()
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    for number, target in enumerate(world.defenders[:2]):
+    for number, (target, defender) in enumerate(zip(world.defenders[:2], defenders, strict=False)):
         events = [
             schema.convert(event)
             for event in scripted_attack(AttackKind.DOXXING, world, now, target=target)
         ]
         alerts = pipeline(index, DoxxingDetector()).process(events).alerts
-        defender = index.defender_for(
-            schema.Account(account_id=f"demo-{number}", handle=target.handle)
-        )
-        assert defender is not None
         kinds = {
             alert.explanation["kind"]
             for alert in alerts
