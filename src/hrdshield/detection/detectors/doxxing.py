@@ -40,7 +40,7 @@ class DoxxingThresholds:
     """Defaults: every enrolled identifier; personal data in texts aimed at a defender."""
 
     phone_regions: int = 40  # enrolled countries tried for numbers written in national form
-    address_max_words: int = 12  # longest home address looked for, in words
+    address_max_words: int = 10  # longest home address looked for, in words
     national_id_max_words: int = 5  # longest national id looked for, in words
     generic_personal_data: bool = True  # also look for data not enrolled, in texts aimed at one
     coordinate_decimals: int = 3  # decimals of a degree that make a place precise (~100 m)
@@ -167,7 +167,7 @@ class DoxxingDetector:
         """Return the (defender, kind) of every enrolled identifier in the text, with forms."""
         found: dict[tuple[str, IdentifierKind], set[str]] = {}
         for kind, value, form in _candidates(prepared, phones, index, scan):
-            for owner in index.owners(kind, value):
+            for owner in _owners(index, kind, value):
                 found.setdefault((owner, kind), set()).add(form)
         return found
 
@@ -192,6 +192,21 @@ class DoxxingDetector:
         self.seen = OrderedDict.fromkeys(state.get("seen", []))
 
 
+def _owners(index: DefenderIndex, kind: IdentifierKind, value: str) -> frozenset[str]:
+    """Return the owners of an identifier: `index.owners`, skipping work for canonical values.
+
+    Phones (E.164), ids and address windows are built in canonical form already, and a text
+    may give hundreds of windows: hashing them directly gives the digest `owners` would.
+    """
+    if kind is IdentifierKind.EMAIL:
+        return index.owners(kind, value)
+    return index.digests[kind].get(index.hasher(kind.value, value), frozenset())
+
+
+def _canonical_id(text: str) -> str:
+    return identifiers.canonical(IdentifierKind.NATIONAL_ID, text)
+
+
 def _candidates(
     prepared: Prepared,
     phones: list[PhoneCandidate],
@@ -207,13 +222,14 @@ def _candidates(
     if not prepared.digits:
         return
     if index.digests.get(IdentifierKind.NATIONAL_ID):
-        words = personal_data.id_words(prepared)
-        for window in personal_data.number_windows(words, scan.national_id_max_words):
-            yield IdentifierKind.NATIONAL_ID, window, "written"
+        for value in personal_data.id_windows(prepared, scan.national_id_max_words, _canonical_id):
+            yield IdentifierKind.NATIONAL_ID, value, "written"
     if index.digests.get(IdentifierKind.ADDRESS):
-        words = personal_data.address_words(prepared, _canonical_address)
-        for window in personal_data.number_windows(words, scan.address_max_words):
-            yield IdentifierKind.ADDRESS, window, "written"
+        windows = personal_data.address_windows(
+            prepared, scan.address_max_words, _canonical_address
+        )
+        for value in windows:
+            yield IdentifierKind.ADDRESS, value, "written"
 
 
 def _shapes(

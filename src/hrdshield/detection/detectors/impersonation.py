@@ -95,6 +95,16 @@ class Suspect:
 
 
 @dataclass(frozen=True)
+class AccountName:
+    """An account's display name as compared: word skeletons, their key, how common it is."""
+
+    tokens: tuple[str, ...]
+    text: str  # the word skeletons joined, for the similarity
+    key: str  # order-free (see lookalikes.name_key)
+    users: int  # other accounts seen with exactly this name, when it is a defender's
+
+
+@dataclass(frozen=True)
 class Reading:
     """The signals one account shows of resembling one defender, and their score."""
 
@@ -179,7 +189,10 @@ class ImpersonationDetector:
         suspect = known or Suspect()
         suspect.update(event.profile, event)
         tokens = skeleton_tokens(suspect.name) if suspect.name else ()
-        users = self._count_name_user(name_key(tokens), actor.account_id)
+        key = name_key(tokens)
+        name = AccountName(
+            tokens, " ".join(tokens), key, self._count_name_user(key, actor.account_id)
+        )
         candidates: dict[str, HandleMatch | None] = dict(self.lookalikes.by_handle(actor.handle))
         for defender_id in self.lookalikes.by_name(tokens):
             candidates.setdefault(defender_id, None)
@@ -192,7 +205,7 @@ class ImpersonationDetector:
             if defender is None:
                 continue
             limits = context.thresholds.get(self.kind.value, DEFAULTS, defender.country)
-            reading = self._read(defender, limits, handle, suspect, tokens=tokens, name_users=users)
+            reading = self._read(defender, limits, handle, suspect, name)
             if reading.score < reading.threshold:
                 continue
             draft = self._draft(event, defender, suspect, reading, limits)
@@ -202,7 +215,7 @@ class ImpersonationDetector:
 
     def _count_name_user(self, key: str, account_id: str) -> int:
         """Count the other accounts seen with a defender's exact name (to spot common names)."""
-        if not key or not self.lookalikes.names.get(key):
+        if not key or not self.lookalikes.namesakes(key):
             return 0
         users = self.name_users.get(key, [])
         if account_id not in users and len(users) < NAME_USERS_KEPT:
@@ -216,9 +229,7 @@ class ImpersonationDetector:
         limits: ImpersonationThresholds,
         handle: HandleMatch | None,
         suspect: Suspect,
-        *,
-        tokens: tuple[str, ...],
-        name_users: int,
+        name: AccountName,
     ) -> Reading:
         signals: dict[str, float] = {}
         details: dict[str, Any] = {}
@@ -226,7 +237,7 @@ class ImpersonationDetector:
         if handle is not None and handle.length >= max(limits.min_handle_length, long_enough):
             signals[f"handle_{handle.how}"] = getattr(limits, f"handle_{handle.how}")
             details["handle_distance"] = handle.distance
-        self._read_name(defender, limits, tokens, name_users, into=(signals, details))
+        self._read_name(defender, limits, name, into=(signals, details))
         own = self.avatars.get(defender.defender_id, [])
         if suspect.avatar and own:
             closest = min(avatar_distance(suspect.avatar, avatar) for avatar in own)
@@ -245,21 +256,20 @@ class ImpersonationDetector:
         self,
         defender: ProtectedDefender,
         limits: ImpersonationThresholds,
-        tokens: tuple[str, ...],
-        name_users: int,
+        name: AccountName,
         *,
         into: tuple[dict[str, float], dict[str, Any]],
     ) -> None:
         signals, details = into
         entry = self.lookalikes.entries.get(defender.defender_id)
-        if not tokens or entry is None or not entry.tokens:
+        if not name.tokens or entry is None or not entry.tokens:
             return
-        similarity = fuzz.token_sort_ratio(" ".join(tokens), " ".join(entry.tokens)) / 100
+        similarity = fuzz.token_sort_ratio(name.text, entry.text) / 100
         common = (
-            name_users >= limits.common_name_accounts or self.lookalikes.namesakes(entry.key) > 1
+            name.users >= limits.common_name_accounts or self.lookalikes.namesakes(entry.key) > 1
         )
         factor = limits.common_name_factor if common else 1.0
-        if name_key(tokens) == entry.key:
+        if name.key == entry.key:
             signals["name_identical"] = limits.name_identical * factor
         elif similarity >= limits.name_similarity:
             signals["name_similar"] = limits.name_similar * factor

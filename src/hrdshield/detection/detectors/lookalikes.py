@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz.distance import OSA
 
@@ -28,7 +29,7 @@ from hrdshield.detection.index import DefenderIndex
 
 MIN_INDEXED_LENGTH = 5  # shorter skeletons are matched only when identical
 MIN_NAME_WORD = 3  # shorter words of a name make no candidates (initials, particles)
-MAX_WORD_OWNERS = 200  # a word in more defenders' names than this is too common to search by
+MAX_WORD_OWNERS = 50  # a word in more defenders' names than this is too common to search by
 
 # Words impostors put around a defender's handle ("amara_official", "the_real_amara").
 _LONG_AFFIXES = "official|oficial|officiel|offical|backup|original|verified|updates"
@@ -80,18 +81,35 @@ def name_key(tokens: Iterable[str]) -> str:
     return " ".join(sorted(set(tokens)))
 
 
-def _add(table: dict[str, tuple[str, ...]], key: str, owner: str) -> None:
-    owners = table.get(key, ())
-    if owner not in owners:
-        table[key] = (*owners, owner)
+# Owners of a key: one defender id (the usual case, kept as a bare string to save memory) or more.
+Owners = str | tuple[str, ...]
+Table = dict[Any, Owners]
 
 
-def _remove(table: dict[str, tuple[str, ...]], key: str, owner: str) -> None:
-    owners = tuple(item for item in table.get(key, ()) if item != owner)
-    if owners:
-        table[key] = owners
-    else:
+def _owners(table: Table, key: object) -> tuple[str, ...]:
+    found = table.get(key)
+    if found is None:
+        return ()
+    return (found,) if isinstance(found, str) else found
+
+
+def _add(table: Table, key: object, owner: str) -> None:
+    found = table.get(key)
+    if found is None:
+        table[key] = owner
+    elif isinstance(found, str):
+        if found != owner:
+            table[key] = (found, owner)
+    elif owner not in found:
+        table[key] = (*found, owner)
+
+
+def _remove(table: Table, key: object, owner: str) -> None:
+    left = tuple(item for item in _owners(table, key) if item != owner)
+    if not left:
         table.pop(key, None)
+    else:
+        table[key] = left[0] if len(left) == 1 else left
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +118,17 @@ class _Entry:
     handles: tuple[str, ...]  # skeletons
     tokens: tuple[str, ...]  # skeletons of the display name's words
     key: str
+    text: str  # the words' skeletons joined, for similarity
 
 
 @dataclass
 class LookalikeIndex:
     """Skeleton handles (with their deletion neighbourhoods) and names of the defenders."""
 
-    exact: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    neighbours: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exact: Table = field(default_factory=dict)  # skeleton -> owners
+    neighbours: Table = field(default_factory=dict)  # hash of a one-deletion variant -> owners
+    names: Table = field(default_factory=dict)  # name key -> owners
+    words: Table = field(default_factory=dict)  # word of a name -> owners
     entries: dict[str, _Entry] = field(default_factory=dict)
     _source: DefenderIndex | None = field(default=None, repr=False)
 
@@ -134,12 +153,12 @@ class LookalikeIndex:
         handles, display_name = source
         skeletons = tuple(handle_skeleton(handle) for handle in handles)
         tokens = skeleton_tokens(display_name)
-        entry = _Entry(source, skeletons, tokens, name_key(tokens))
+        entry = _Entry(source, skeletons, tokens, name_key(tokens), " ".join(tokens))
         for handle in filter(None, skeletons):
             _add(self.exact, handle, defender_id)
             if len(handle) >= MIN_INDEXED_LENGTH:
                 for variant in deletions(handle):
-                    _add(self.neighbours, variant, defender_id)
+                    _add(self.neighbours, hash(variant), defender_id)
         if entry.key:
             _add(self.names, entry.key, defender_id)
         for word in set(tokens):
@@ -153,7 +172,7 @@ class LookalikeIndex:
             _remove(self.exact, handle, defender_id)
             if len(handle) >= MIN_INDEXED_LENGTH:
                 for variant in deletions(handle):
-                    _remove(self.neighbours, variant, defender_id)
+                    _remove(self.neighbours, hash(variant), defender_id)
         if entry.key:
             _remove(self.names, entry.key, defender_id)
         for word in set(entry.tokens):
@@ -173,14 +192,16 @@ class LookalikeIndex:
         return found
 
     def _search(self, query: str, how: str, found: dict[str, HandleMatch]) -> None:
-        for owner in self.exact.get(query, ()):
+        for owner in _owners(self.exact, query):
             self._keep(found, owner, HandleMatch(how, 0, len(query)))
         if len(query) < MIN_INDEXED_LENGTH - 1:
             return
-        candidates = set(self.neighbours.get(query, ()))  # the query lacks one character
+        # Variants are kept by hash to save memory; a collision only adds a candidate, which
+        # the edit distance below then rejects.
+        candidates = set(_owners(self.neighbours, hash(query)))  # the query lacks a character
         for variant in deletions(query):
-            candidates.update(self.exact.get(variant, ()))  # the query has one more
-            candidates.update(self.neighbours.get(variant, ()))  # one changed or swapped
+            candidates.update(_owners(self.exact, variant))  # the query has one more
+            candidates.update(_owners(self.neighbours, hash(variant)))  # one changed or swapped
         for owner in candidates:
             for theirs in self.entries[owner].handles:
                 if len(theirs) < MIN_INDEXED_LENGTH:
@@ -198,13 +219,13 @@ class LookalikeIndex:
 
     def by_name(self, tokens: tuple[str, ...]) -> set[str]:
         """Return the defenders whose display name shares the name or a not-too-common word."""
-        candidates = set(self.names.get(name_key(tokens), ()))
+        candidates = set(_owners(self.names, name_key(tokens)))
         for word in set(tokens):
-            owners = self.words.get(word, ())
+            owners = _owners(self.words, word)
             if len(word) >= MIN_NAME_WORD and len(owners) <= MAX_WORD_OWNERS:
                 candidates.update(owners)
         return candidates
 
     def namesakes(self, key: str) -> int:
         """Return how many defenders have exactly the name `key`."""
-        return len(self.names.get(key, ()))
+        return len(_owners(self.names, key))

@@ -16,13 +16,14 @@ Nothing here keeps, logs or returns more of the text than the candidates themsel
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
+from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumberMatcher
 
 MAX_NUMBER_TOKENS = 24  # words with digits around which id and address windows are built
 MAX_WINDOWS = 600  # windows looked up per text and kind, whatever the text
@@ -51,7 +52,8 @@ _SEPARATOR_WORDS = re.compile(
 )
 _INTERNATIONAL_PREFIX = re.compile(r"(?<![\w+])00(?=\s?[1-9])")
 _ANY_DIGIT = re.compile(r"\d")
-_AT_WORD = re.compile(r"(?i)\b(?:at|arroba|arobase)\b")
+_AT_HINTS = (" at ", "(at)", "[at]", "{at}", "<at>", "arroba", "arobase")
+_WORD_BREAKS = str.maketrans(dict.fromkeys(",.;:!?-", " "))
 # Every decimal digit of every script (Arabic-Indic, Devanagari...) as an ASCII digit.
 _ASCII_DIGITS = {
     code: str(unicodedata.decimal(chr(code)))
@@ -74,8 +76,9 @@ class Prepared:
 def prepare(text: str) -> Prepared | None:
     """Return `text` made ready for the finders, or None when it cannot hold personal data."""
     digits = _ANY_DIGIT.search(text) is not None
-    email_hint = "@" in text or "\uff20" in text or _AT_WORD.search(text) is not None
-    spelled_hint = _has_spelled_run(text)
+    lowered = text.lower()
+    email_hint = "@" in text or "\uff20" in text or any(hint in lowered for hint in _AT_HINTS)
+    spelled_hint = _has_spelled_run(lowered)
     if not (digits or email_hint or spelled_hint):
         return None
     if not text.isascii():
@@ -87,10 +90,13 @@ def prepare(text: str) -> Prepared | None:
     return Prepared(text, phone_text, spelled, digits or bool(spelled), email_hint)
 
 
-def _has_spelled_run(text: str) -> bool:
+def _has_spelled_run(lowered: str) -> bool:
+    words = lowered.translate(_WORD_BREAKS).split()
+    if sum(map(_DIGIT_WORDS.__contains__, words)) < SPELLED_RUN:
+        return False  # the common case ("one of the two"), counted in C
     run = 0
-    for word in text.lower().replace("-", " ").split():
-        if word.strip(",.;:!?") in _DIGIT_WORDS:
+    for word in words:
+        if word in _DIGIT_WORDS:
             run += 1
             if run >= SPELLED_RUN:
                 return True
@@ -122,49 +128,76 @@ def _spell_out(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
 
 @dataclass(frozen=True, slots=True)
 class PhoneCandidate:
-    """One way to read a number found in the text: E.164, how it was written, in which region."""
+    """One way to read a number found in the text: E.164, and how it was written."""
 
     e164: str
     form: str  # "international", "national" or "spelled_out"
-    region: str | None  # the region it was read in (None when written with its country code)
     raw: str
+
+
+# A run of digits and the separators people put in phone numbers; the matcher reads each run.
+_PHONE_RUN = re.compile(r"[+(]?\d[\d \t().\-/]{5,60}\d")
+MIN_PHONE_DIGITS = 7
 
 
 def phones(prepared: Prepared, regions: Sequence[str]) -> list[PhoneCandidate]:
     """Return every E.164 reading of the numbers in the text: as written, then in `regions`."""
     text = prepared.phone_text
     primary = regions[0] if regions else None
+    groups = _reading_groups(tuple(regions[1:]))
     found: dict[str, PhoneCandidate] = {}
-    matcher = PhoneNumberMatcher(
-        text, primary, leniency=Leniency.POSSIBLE, max_tries=MAX_PHONE_TRIES
-    )
-    for match in matcher:
-        raw = match.raw_string
-        international = raw.lstrip("([ ").startswith("+")
-        spelled = any(start <= match.start < end for start, end in prepared.spelled)
-        form = "spelled_out" if spelled else "international" if international else "national"
-        first = _e164(match.number)
-        found.setdefault(
-            first, PhoneCandidate(first, form, None if international else primary, raw)
+    runs = [
+        run
+        for run in _PHONE_RUN.finditer(text)
+        if sum(char.isdigit() for char in run.group()) >= MIN_PHONE_DIGITS
+        and not _DATE.match(run.group())
+    ]
+    for run in runs[:MAX_NUMBER_TOKENS]:
+        matcher = PhoneNumberMatcher(
+            run.group(), primary, leniency=Leniency.POSSIBLE, max_tries=MAX_PHONE_TRIES
         )
-        if international:
-            continue
-        for region in regions[1:]:
-            try:
-                number = phonenumbers.parse(raw, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_possible_number(number):
-                e164 = _e164(number)
-                found.setdefault(e164, PhoneCandidate(e164, form, region, raw))
+        for match in matcher:
+            raw = match.raw_string
+            at = run.start() + match.start
+            international = raw.lstrip("( ").startswith("+")
+            spelled = any(start <= at < end for start, end in prepared.spelled)
+            form = "spelled_out" if spelled else "international" if international else "national"
+            e164 = phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
+            found.setdefault(e164, PhoneCandidate(e164, form, raw))
+            if not international:
+                for other in _readings(raw, groups):
+                    found.setdefault(other, PhoneCandidate(other, form, raw))
     return list(found.values())
 
 
-def _e164(number: phonenumbers.PhoneNumber) -> str:
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+@functools.lru_cache(maxsize=256)
+def _reading_groups(regions: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Group regions whose national prefixes are stripped alike: one parse serves a group."""
+    groups: dict[tuple[str | None, str | None], list[str]] = {}
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        if metadata is not None:
+            rule = (metadata.national_prefix_for_parsing, metadata.national_prefix_transform_rule)
+            groups.setdefault(rule, []).append(region)
+    return tuple(
+        (members[0], tuple(sorted({phonenumbers.country_code_for_region(m) for m in members})))
+        for members in groups.values()
+    )
 
 
-_DATE = re.compile(r"^\(?\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\)?$")
+def _readings(raw: str, groups: tuple[tuple[str, tuple[int, ...]], ...]) -> Iterator[str]:
+    """Yield the E.164 forms of a nationally written number in each group's country codes."""
+    for region, codes in groups:
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        significant = phonenumbers.national_significant_number(number)
+        for code in codes:
+            yield f"+{code}{significant}"
+
+
+_DATE = re.compile(r"^\(?\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\)?$")  # 2026-11-30, 30/11/2026
 _NOT_A_PHONE_BEFORE = re.compile(
     r"(?i)(?:order|pedido|commande|encomenda|ref|invoice|factura|facture|tracking|n[º°o]\.?|#"
     r"|[$€£¥₹₽₦]|usd|eur|ksh|mxn)\s*[:.#]?\s*$"
@@ -233,12 +266,11 @@ def _has_word(text: str) -> bool:
     return any(char.isalnum() for char in text)
 
 
-def number_windows(words: Sequence[str], longest: int) -> Iterator[str]:
-    """Yield each run of at most `longest` words that holds a word with a digit, nearest first."""
-    numbered = [at for at, word in enumerate(words) if any(char.isdigit() for char in word)]
+def _spans(words: Sequence[str], centres: Sequence[int], sizes: range) -> Iterator[tuple[int, int]]:
+    """Yield each span of words of a size in `sizes` that holds a centre, shortest first."""
     seen: set[tuple[int, int]] = set()
-    for size in range(1, longest + 1):
-        for at in numbered[:MAX_NUMBER_TOKENS]:
+    for size in sizes:
+        for at in centres[:MAX_NUMBER_TOKENS]:
             for start in range(max(0, at - size + 1), at + 1):
                 end = start + size
                 if end > len(words) or (start, end) in seen:
@@ -246,23 +278,57 @@ def number_windows(words: Sequence[str], longest: int) -> Iterator[str]:
                 seen.add((start, end))
                 if len(seen) > MAX_WINDOWS:
                     return
-                yield " ".join(words[start:end])
+                yield start, end
 
 
-def id_words(prepared: Prepared) -> list[str]:
-    """Return the text's words, edge punctuation removed, for national id windows."""
-    return [_strip_edges(word) for word in prepared.text.split()]
+MIN_ID_DIGITS = 4  # a national id has at least this many digits
+MAX_ID_LENGTH = 40
+
+
+def id_windows(prepared: Prepared, longest: int, canonical: Callable[[str], str]) -> Iterator[str]:
+    """Yield canonical national-id candidates: runs of up to `longest` words with digits."""
+    words = prepared.text.split()
+    centres = [at for at, word in enumerate(words) if _ANY_DIGIT.search(word)]
+    folded: dict[int, str] = {}
+
+    def fold(at: int) -> str:
+        if at not in folded:
+            try:
+                folded[at] = canonical(_strip_edges(words[at]))
+            except ValueError:
+                folded[at] = ""
+        return folded[at]
+
+    for start, end in _spans(words, centres, range(1, longest + 1)):
+        value = "".join(fold(at) for at in range(start, end))
+        if len(value) <= MAX_ID_LENGTH and sum(c.isdigit() for c in value) >= MIN_ID_DIGITS:
+            yield value
 
 
 _ADDRESS_CHUNK = 280  # canonical() takes at most 300 characters
+_HOUSE_DIGITS = 6  # a word with more digits than this is no house number or postcode
 
 
-def address_words(prepared: Prepared, canonical: Callable[[str], str]) -> list[str]:
+def address_windows(
+    prepared: Prepared, longest: int, canonical: Callable[[str], str]
+) -> Iterator[str]:
+    """Yield canonical address candidates: runs of 2 to `longest` words around a house number."""
+    words = _address_words(prepared.text, canonical)
+    centres = [
+        at
+        for at, word in enumerate(words)
+        if not word.startswith("+") and 0 < sum(c.isdigit() for c in word) <= _HOUSE_DIGITS
+    ]
+    for start, end in _spans(words, centres, range(2, longest + 1)):
+        yield " ".join(words[start:end])
+
+
+def _address_words(text: str, canonical: Callable[[str], str]) -> list[str]:
     """Return the text's words canonicalised as addresses are (`canonical` does one chunk)."""
     words: list[str] = []
     chunk: list[str] = []
     size = 0
-    for word in [*prepared.text.split(), None]:
+    for word in [*text.split(), None]:
         if word is not None and size + len(word) < _ADDRESS_CHUNK:
             chunk.append(word)
             size += len(word) + 1
