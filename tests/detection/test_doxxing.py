@@ -378,6 +378,31 @@ def test_a_redelivered_event_changes_nothing_and_keys_are_per_event_defender_and
     assert run.accounts.abuse_count("acct-leaker") == 2
 
 
+class _FailsOn(DoxxingDetector):
+    """The real detector, made to fail on one event: how a bug on a poison event looks."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def _findings(self, event: Any, *args: Any) -> Any:
+        if event.id == self.poison:
+            raise RuntimeError("a bug")
+        return super()._findings(event, *args)
+
+
+def test_a_poison_event_loses_no_alert_and_counts_no_leaker_twice() -> None:
+    stream = StreamBuilder()
+    _post(stream, f"She lives at {ADDRESS}")
+    poison = _post(stream, f"Her phone {PHONE}")
+    _post(stream, f"Mail her {EMAIL}")
+    run = pipeline(index_of(AMARA), _FailsOn(poison.id))
+    result = run.process(stream.events)
+    assert [item.event.id for item in result.poisoned] == [poison.id]
+    assert {alert.explanation["kind"] for alert in result.alerts} == {"address", "email"}
+    assert run.accounts.abuse_count("acct-leaker") == 2
+
+
 def test_state_survives_a_snapshot_and_restore() -> None:
     stream = StreamBuilder()
     _post(stream, f"She lives at {ADDRESS}")

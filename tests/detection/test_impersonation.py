@@ -279,6 +279,34 @@ def test_redelivery_changes_nothing_and_new_signals_update_the_same_alert() -> N
     assert set(later[0].explanation["signals"]) == {"handle_identical", "copied_bio"}
 
 
+class _FailsOn(ImpersonationDetector):
+    """The real detector, made to fail on one event: how a bug on a poison event looks."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def _compare(self, event: Any, *args: Any) -> Any:
+        if event.id == self.poison:
+            raise RuntimeError("a bug")
+        return super()._compare(event, *args)
+
+
+def test_a_poison_event_loses_no_alert() -> None:
+    stream = StreamBuilder()
+    _created(stream, "arnara_watch", "Fresh")
+    poison = _created(stream, "plain_account", "Plain")
+    _created(stream, "luc\u0456a_rios", "Fresh")
+    run = pipeline(index_of(AMARA, LUCIA), _FailsOn(poison.id))
+    result = run.process(stream.events)
+    assert [item.event.id for item in result.poisoned] == [poison.id]
+    assert {alert.defender_id for alert in result.alerts} == {
+        AMARA[0].defender_id,
+        LUCIA[0].defender_id,
+    }
+    assert all(len(alert.events) == 1 for alert in result.alerts)  # evidence not doubled
+
+
 def test_state_survives_a_snapshot_and_restore() -> None:
     stream = StreamBuilder()
     _own_profile(stream, avatar_phash=AVATAR, bio=BIO)

@@ -107,19 +107,30 @@ class DoxxingDetector:
         """Look for personal data in each new text; one draft per event, defender and kind."""
         scan = context.thresholds.get(self.kind.value, DEFAULTS)
         drafts: dict[str, AlertDraft] = {}
+        read: dict[str, None] = {}
+        leakers: list[str] = []
         for item in batch:
             event = item.event
-            if not isinstance(event, TEXT_EVENTS) or event.id in self.seen:
+            if not isinstance(event, TEXT_EVENTS) or event.id in self.seen or event.id in read:
                 continue
-            self.seen[event.id] = None
-            if len(self.seen) > SEEN_EVENTS:
-                self.seen.popitem(last=False)
+            read[event.id] = None
             prepared = personal_data.prepare(event.content.text)
             if prepared is None:
                 continue  # the common case: nothing in the text can be personal data
-            for finding in self._findings(event, item, prepared, context, scan):
+            findings, leaked = self._findings(event, item, prepared, context, scan)
+            if leaked and event.actor is not None:
+                leakers.append(event.actor.account_id)
+            for finding in findings:
                 draft = _draft(event, finding, context)
                 drafts[draft.dedup_key] = draft
+        # Only now, with the whole batch read: a batch that fails is retried event by event by
+        # the pipeline, and must then be read again, not skipped as already seen.
+        for event_id in read:
+            self.seen[event_id] = None
+            if len(self.seen) > SEEN_EVENTS:
+                self.seen.popitem(last=False)
+        for account_id in leakers:
+            context.accounts.flag(account_id)
         return list(drafts.values())
 
     def _findings(
@@ -129,7 +140,8 @@ class DoxxingDetector:
         prepared: Prepared,
         context: DetectorContext,
         scan: DoxxingThresholds,
-    ) -> list[Finding]:
+    ) -> tuple[list[Finding], bool]:
+        """Return what the text exposes, and whether its author leaked an enrolled identifier."""
         index = context.index
         phones: list[PhoneCandidate] = []
         if prepared.digits and (item.targets or index.digests.get(IdentifierKind.PHONE)):
@@ -143,8 +155,6 @@ class DoxxingDetector:
             for (owner, kind), forms in enrolled.items()
             if owner in index.defenders and (author is None or author.defender_id != owner)
         ]
-        if enrolled and event.actor is not None and author is None:
-            context.accounts.flag(event.actor.account_id)
         for defender in item.targets:
             if author is not None and author.defender_id == defender.defender_id:
                 continue  # the defender in their own thread
@@ -155,7 +165,7 @@ class DoxxingDetector:
                 matched = _SHAPE_OF.get(kind)
                 if matched is None or (defender.defender_id, matched) not in enrolled:
                     findings.append(Finding(defender, kind, forms, enrolled=False, aimed=True))
-        return findings
+        return findings, author is None and any(finding.enrolled for finding in findings)
 
     @staticmethod
     def _enrolled(

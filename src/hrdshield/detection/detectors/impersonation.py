@@ -91,7 +91,8 @@ class Suspect:
             self.name = profile.display_name or self.name
             self.avatar = profile.avatar_phash or self.avatar
             self.bio = bio_digest(profile.bio) or self.bio
-        self.events.append(event)
+        if all(kept.id != event.id for kept in self.events):  # a retried batch adds it again
+            self.events.append(event)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,16 @@ class Reading:
     score: float
     threshold: float
     details: dict[str, Any]
+
+
+def _critical(defender: ProtectedDefender, reading: Reading) -> bool:
+    """Return whether the look-alike copies the avatar or bio of a defender at high risk."""
+    return defender.high_risk and bool({"same_avatar", "copied_bio"} & reading.signals.keys())
+
+
+def _state(defender: ProtectedDefender, reading: Reading) -> list[str]:
+    """Return what an alert says (its signals and severity), to send it again only on change."""
+    return [*sorted(reading.signals), "critical" if _critical(defender, reading) else "high"]
 
 
 def bio_digest(bio: str) -> str | None:
@@ -163,16 +174,26 @@ class ImpersonationDetector:
         """Learn defenders' own profiles; compare every other account with its look-alikes."""
         self.lookalikes.sync(context.index)
         drafts: dict[str, AlertDraft] = {}
+        read: dict[str, None] = {}
+        alerted: dict[str, list[str]] = {}  # what this batch alerted, kept once it succeeds
         for item in batch:
             event = item.event
-            if not isinstance(event, AccountCreated | ProfileChanged) or event.id in self.seen:
+            if not isinstance(event, AccountCreated | ProfileChanged):
                 continue
-            _remember(self.seen, event.id, None, SEEN_EVENTS)
+            if event.id in self.seen or event.id in read:
+                continue
+            read[event.id] = None
             if item.actor is not None:  # the defender's own account: learn, never alert
                 self._learn_own(item.actor, event.profile)
                 continue
-            for draft in self._compare(event, context):
+            for draft in self._compare(event, context, alerted):
                 drafts[draft.dedup_key] = draft
+        # Only now, with the whole batch read: a batch that fails is retried event by event by
+        # the pipeline, and its alerts must then be drafted again, not taken as already sent.
+        for event_id in read:
+            _remember(self.seen, event_id, None, SEEN_EVENTS)
+        for marker, state in alerted.items():
+            _remember(self.emitted, marker, state, SUSPECTS)
         return list(drafts.values())
 
     def _learn_own(self, defender: ProtectedDefender, profile: Profile | None) -> None:
@@ -181,7 +202,10 @@ class ImpersonationDetector:
             _keep_latest(self.bios, defender.defender_id, bio_digest(profile.bio))
 
     def _compare(
-        self, event: AccountCreated | ProfileChanged, context: DetectorContext
+        self,
+        event: AccountCreated | ProfileChanged,
+        context: DetectorContext,
+        alerted: dict[str, list[str]],
     ) -> list[AlertDraft]:
         actor = event.actor
         assert actor is not None  # noqa: S101  (the schema requires an actor)
@@ -208,9 +232,12 @@ class ImpersonationDetector:
             reading = self._read(defender, limits, handle, suspect, name)
             if reading.score < reading.threshold:
                 continue
-            draft = self._draft(event, defender, suspect, reading, limits)
-            if draft is not None:
-                drafts.append(draft)
+            marker = f"{actor.account_id}\x1f{defender.defender_id}"
+            state = _state(defender, reading)
+            if alerted.get(marker, self.emitted.get(marker)) == state:
+                continue  # nothing new about this account since the last alert
+            alerted[marker] = state
+            drafts.append(self._draft(event, defender, suspect, reading, limits))
         return drafts
 
     def _count_name_user(self, key: str, account_id: str) -> int:
@@ -283,17 +310,11 @@ class ImpersonationDetector:
         suspect: Suspect,
         reading: Reading,
         limits: ImpersonationThresholds,
-    ) -> AlertDraft | None:
+    ) -> AlertDraft:
         actor = event.actor
         assert actor is not None  # noqa: S101  (the schema requires an actor)
         signals = sorted(reading.signals)
-        copied = {"same_avatar", "copied_bio"} & reading.signals.keys()
-        critical = defender.high_risk and bool(copied)
-        marker = f"{actor.account_id}\x1f{defender.defender_id}"
-        state = [*signals, "critical" if critical else "high"]
-        if self.emitted.get(marker) == state:
-            return None  # nothing new about this account since the last alert
-        _remember(self.emitted, marker, state, SUSPECTS)
+        critical = _critical(defender, reading)
         return AlertDraft(
             detector=DetectorKind.IMPERSONATION,
             rule="lookalike_account",
