@@ -30,7 +30,7 @@ MAX_WINDOWS = 600  # windows looked up per text and kind, whatever the text
 MAX_PHONE_TRIES = 24  # candidates phonenumbers may reject before it gives up on a text
 
 _DIGIT_WORDS = {
-    **dict.fromkeys(("zero", "oh", "cero", "zéro", "zéro", "ноль", "صفر"), "0"),
+    **dict.fromkeys(("zero", "oh", "cero", "zéro", "ноль", "صفر"), "0"),
     **dict.fromkeys(("one", "uno", "un", "une", "um", "uma", "один", "واحد"), "1"),
     **dict.fromkeys(("two", "dos", "deux", "dois", "duas", "два", "اثنان"), "2"),
     **dict.fromkeys(("three", "tres", "trois", "três", "три", "ثلاثة"), "3"),
@@ -223,15 +223,20 @@ def phone_shaped(candidate: PhoneCandidate, text: str, region: str) -> bool:
 
 # --- e-mail addresses ---------------------------------------------------------------------------
 
-_AT = r"(?:\s*[\[({<]\s*(?:at|@|arroba|arobase)\s*[\])}>]\s*|\s+(?:at|arroba|arobase)\s+|\s*@\s*)"
+_AT = re.compile(
+    r"(?i)\s*[\[({<]\s*(?:at|@|arroba|arobase)\s*[\])}>]\s*|\s+(?:at|arroba|arobase)\s+|\s*@\s*"
+)
 _DOT = (
     r"(?:\s*[\[({<]\s*(?:dot|punto|point|ponto|\.)\s*[\])}>]\s*"
     r"|\s+(?:dot|punto|point|ponto)\s+|\s+\.\s+|\.)"
 )
-_LABEL = r"[^\W_](?:[\w\-]*[^\W_])?"
-_EMAIL = re.compile(rf"(?i)([\w.+\-]*[^\W_]){_AT}({_LABEL}(?:{_DOT}{_LABEL})+)")
+_LABEL = r"[^\W_](?:[\w\-]{0,61}[^\W_])?"
+_LOCAL = re.compile(r"[^\W_][\w.+\-]{0,63}$")  # read backwards from the at: see emails()
+_DOMAIN = re.compile(rf"(?i){_LABEL}(?:{_DOT}{_LABEL})+")
 _DOT_SPLIT = re.compile(rf"(?i){_DOT}")
-_PLAIN = re.compile(r"[\w.+\-]+@[\w.\-]+")
+_LOCAL_LENGTH = 64  # RFC 5321
+_DOMAIN_LENGTH = 255
+MAX_EMAILS = 50  # at signs (or "at" words) read per text
 
 
 def emails(prepared: Prepared) -> dict[str, str]:
@@ -239,13 +244,25 @@ def emails(prepared: Prepared) -> dict[str, str]:
     found: dict[str, str] = {}
     if not prepared.email_hint:
         return found
-    for match in _EMAIL.finditer(prepared.text):
-        local, domain = match.group(1), match.group(2)
-        labels = _DOT_SPLIT.split(domain)
-        form = "plain" if _PLAIN.fullmatch(match.group()) else "obfuscated"
+    text = prepared.text
+    # Each at sign is read on its own, within the lengths an address may have: one pattern over
+    # the whole text would backtrack quadratically on a long run of letters before an "@".
+    for number, at in enumerate(_AT.finditer(text)):
+        if number >= MAX_EMAILS:
+            break
+        before = text[max(0, at.start() - _LOCAL_LENGTH) : at.start()]
+        local = _LOCAL.search(before)
+        domain = _DOMAIN.match(text, at.end(), at.end() + _DOMAIN_LENGTH)
+        if local is None or domain is None:
+            continue
+        name = local.group().lstrip(".+-")
+        plain = at.group() == "@" and "." in domain.group() and " " not in domain.group()
+        labels = _DOT_SPLIT.split(domain.group())
         # "amara at example dot test. Call" ends in "test.call": try each length of domain.
         for count in range(2, len(labels) + 1):
-            found.setdefault(f"{local}@{'.'.join(labels[:count])}", form)
+            found.setdefault(
+                f"{name}@{'.'.join(labels[:count])}", "plain" if plain else "obfuscated"
+            )
     return found
 
 
