@@ -18,6 +18,7 @@ from hrdshield.detection.pipeline import AlertDraft
 from hrdshield.detection.schema import Event
 from hrdshield.detection.thresholds import ThresholdBook
 from tests.detection.demo_cast import demo_index, demo_world
+from tests.detection.faults import failing_on
 from tests.detection.streams import StreamBuilder, index_of, pipeline, protected
 
 PHONE = "+44 20 7946 0456"  # Ofcom's drama range for London: valid, and reserved for fiction
@@ -378,25 +379,12 @@ def test_a_redelivered_event_changes_nothing_and_keys_are_per_event_defender_and
     assert run.accounts.abuse_count("acct-leaker") == 2
 
 
-class _FailsOn(DoxxingDetector):
-    """The real detector, made to fail on one event: how a bug on a poison event looks."""
-
-    def __init__(self, poison: str) -> None:
-        super().__init__()
-        self.poison = poison
-
-    def _findings(self, event: Any, *args: Any) -> Any:
-        if event.id == self.poison:
-            raise RuntimeError("a bug")
-        return super()._findings(event, *args)
-
-
 def test_a_poison_event_loses_no_alert_and_counts_no_leaker_twice() -> None:
     stream = StreamBuilder()
     _post(stream, f"She lives at {ADDRESS}")
     poison = _post(stream, f"Her phone {PHONE}")
     _post(stream, f"Mail her {EMAIL}")
-    run = pipeline(index_of(AMARA), _FailsOn(poison.id))
+    run = pipeline(index_of(AMARA), failing_on(DoxxingDetector(), poison.id, "_findings"))
     result = run.process(stream.events)
     assert [item.event.id for item in result.poisoned] == [poison.id]
     assert {alert.explanation["kind"] for alert in result.alerts} == {"address", "email"}

@@ -25,6 +25,7 @@ from hrdshield.detection.pipeline import Pipeline
 from hrdshield.detection.schema import Event
 from hrdshield.detection.thresholds import ThresholdBook
 from tests.detection.demo_cast import demo_index, demo_world
+from tests.detection.faults import failing_on
 from tests.detection.streams import StreamBuilder, index_of, pipeline, protected, test_hasher
 
 AVATAR = "f0e1d2c3b4a59687"
@@ -279,25 +280,14 @@ def test_redelivery_changes_nothing_and_new_signals_update_the_same_alert() -> N
     assert set(later[0].explanation["signals"]) == {"handle_identical", "copied_bio"}
 
 
-class _FailsOn(ImpersonationDetector):
-    """The real detector, made to fail on one event: how a bug on a poison event looks."""
-
-    def __init__(self, poison: str) -> None:
-        super().__init__()
-        self.poison = poison
-
-    def _compare(self, event: Any, *args: Any) -> Any:
-        if event.id == self.poison:
-            raise RuntimeError("a bug")
-        return super()._compare(event, *args)
-
-
 def test_a_poison_event_loses_no_alert() -> None:
     stream = StreamBuilder()
     _created(stream, "arnara_watch", "Fresh")
     poison = _created(stream, "plain_account", "Plain")
     _created(stream, "luc\u0456a_rios", "Fresh")
-    run = pipeline(index_of(AMARA, LUCIA), _FailsOn(poison.id))
+    run = pipeline(
+        index_of(AMARA, LUCIA), failing_on(ImpersonationDetector(), poison.id, "_compare")
+    )
     result = run.process(stream.events)
     assert [item.event.id for item in result.poisoned] == [poison.id]
     assert {alert.defender_id for alert in result.alerts} == {

@@ -16,7 +16,7 @@ only adds and removes the defenders whose handles or name changed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,33 +151,29 @@ class LookalikeIndex:
 
     def _learn(self, defender_id: str, source: tuple[tuple[str, ...], str]) -> None:
         handles, display_name = source
-        skeletons = tuple(handle_skeleton(handle) for handle in handles)
         tokens = skeleton_tokens(display_name)
+        skeletons = tuple(handle_skeleton(handle) for handle in handles)
         entry = _Entry(source, skeletons, tokens, name_key(tokens), " ".join(tokens))
-        for handle in filter(None, skeletons):
-            _add(self.exact, handle, defender_id)
-            if len(handle) >= MIN_INDEXED_LENGTH:
-                for variant in deletions(handle):
-                    _add(self.neighbours, hash(variant), defender_id)
-        if entry.key:
-            _add(self.names, entry.key, defender_id)
-        for word in set(tokens):
-            if len(word) >= MIN_NAME_WORD:
-                _add(self.words, word, defender_id)
+        self._file(defender_id, entry, _add)
         self.entries[defender_id] = entry
 
     def _forget(self, defender_id: str) -> None:
-        entry = self.entries.pop(defender_id)
+        self._file(defender_id, self.entries.pop(defender_id), _remove)
+
+    def _file(
+        self, defender_id: str, entry: _Entry, change: Callable[[Table, object, str], None]
+    ) -> None:
+        """Add (or remove, as `change` does) a defender's keys in every table."""
         for handle in filter(None, entry.handles):
-            _remove(self.exact, handle, defender_id)
+            change(self.exact, handle, defender_id)
             if len(handle) >= MIN_INDEXED_LENGTH:
                 for variant in deletions(handle):
-                    _remove(self.neighbours, hash(variant), defender_id)
+                    change(self.neighbours, hash(variant), defender_id)
         if entry.key:
-            _remove(self.names, entry.key, defender_id)
+            change(self.names, entry.key, defender_id)
         for word in set(entry.tokens):
             if len(word) >= MIN_NAME_WORD:
-                _remove(self.words, word, defender_id)
+                change(self.words, word, defender_id)
 
     def by_handle(self, handle: str) -> dict[str, HandleMatch]:
         """Return the defenders whose handle `handle` resembles, with how it does."""
