@@ -180,6 +180,18 @@ def test_name_look_alikes_and_reorderings_count_as_the_same_name(name: str) -> N
     assert "name_identical" in alerts[0].explanation["signals"]
 
 
+def test_a_display_name_copying_the_defenders_handle_counts_as_their_name() -> None:
+    stream = StreamBuilder()
+    _own_profile(stream, avatar_phash=AVATAR)
+    _created(stream, "fresh_account_1", "amara.watch")  # the name alone: not enough
+    _created(stream, "fresh_account_2", "amara_watch", avatar_phash=AVATAR)
+    alerts = _run(AMARA)[0].process(stream.events).alerts
+    assert [alert.events[-1].actor.handle for alert in alerts if alert.events[-1].actor] == [
+        "@fresh_account_2"
+    ]
+    assert set(alerts[0].explanation["signals"]) == {"name_identical", "same_avatar"}
+
+
 def test_a_namesake_with_another_handle_and_avatar_is_not_an_impersonation() -> None:
     stream = StreamBuilder()
     _own_profile(stream, avatar_phash=AVATAR, bio=BIO)

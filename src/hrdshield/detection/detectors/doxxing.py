@@ -257,9 +257,10 @@ def _shapes(
     streets = personal_data.street_addresses(text)
     if streets:
         shapes["street_address"] = tuple(streets)
+    written = {phone.raw: phone for phone in phones}.values()  # one per number, not per reading
     numbers = {
         phone.form
-        for phone in phones
+        for phone in written
         if personal_data.phone_shaped(phone, prepared.phone_text, defender.country)
     }
     if numbers:

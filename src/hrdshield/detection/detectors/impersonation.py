@@ -103,6 +103,7 @@ class AccountName:
     text: str  # the word skeletons joined, for the similarity
     key: str  # order-free (see lookalikes.name_key)
     users: int  # other accounts seen with exactly this name, when it is a defender's
+    joined: str  # the name's skeleton without separators, as a handle's ("amara_watch")
 
 
 @dataclass(frozen=True)
@@ -214,11 +215,10 @@ class ImpersonationDetector:
         suspect.update(event.profile, event)
         tokens = skeleton_tokens(suspect.name) if suspect.name else ()
         key = name_key(tokens)
-        name = AccountName(
-            tokens, " ".join(tokens), key, self._count_name_user(key, actor.account_id)
-        )
+        users = self._count_name_user(key, actor.account_id)
+        name = AccountName(tokens, " ".join(tokens), key, users, "".join(tokens))
         candidates: dict[str, HandleMatch | None] = dict(self.lookalikes.by_handle(actor.handle))
-        for defender_id in self.lookalikes.by_name(tokens):
+        for defender_id in self.lookalikes.by_name(tokens, joined=name.joined):
             candidates.setdefault(defender_id, None)
         if known is None and not candidates:
             return []
@@ -296,7 +296,7 @@ class ImpersonationDetector:
             name.users >= limits.common_name_accounts or self.lookalikes.namesakes(entry.key) > 1
         )
         factor = limits.common_name_factor if common else 1.0
-        if name.key == entry.key:
+        if name.key == entry.key or name.joined in entry.handles:  # or named as their handle
             signals["name_identical"] = limits.name_identical * factor
         elif similarity >= limits.name_similarity:
             signals["name_similar"] = limits.name_similar * factor

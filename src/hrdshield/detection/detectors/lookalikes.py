@@ -213,9 +213,11 @@ class LookalikeIndex:
         if _better(match, found.get(owner)):
             found[owner] = match
 
-    def by_name(self, tokens: tuple[str, ...]) -> set[str]:
-        """Return the defenders whose display name shares the name or a not-too-common word."""
+    def by_name(self, tokens: tuple[str, ...], *, joined: str = "") -> set[str]:
+        """Return defenders sharing the name or a rare word of it, or whose handle is `joined`."""
         candidates = set(_owners(self.names, name_key(tokens)))
+        if len(joined) >= MIN_INDEXED_LENGTH:
+            candidates.update(_owners(self.exact, joined))
         for word in set(tokens):
             owners = _owners(self.words, word)
             if len(word) >= MIN_NAME_WORD and len(owners) <= MAX_WORD_OWNERS:
