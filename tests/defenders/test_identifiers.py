@@ -15,16 +15,18 @@ from hrdshield.defenders.identifiers import (
     canonical_phone,
 )
 
+# Ofcom's drama range in London (020 7946 0xxx): valid numbers that are reserved for fiction.
 UK_PHONE_FORMS = [
-    ("+44 7700 900456", None),
-    ("+447700900456", None),
-    ("0044-7700-900456", None),
-    ("0044 7700 900456", None),
-    ("07700 900456", "GB"),
-    ("07700900456", "gb"),
-    ("(07700) 900-456", "GB"),
-    ("+44 7700 900456", "MX"),  # an international form ignores the region
-    ("\uff0b\uff14\uff14 7700 900456", None),  # full-width plus and digits (NFKC)
+    ("+44 20 7946 0456", None),
+    ("+442079460456", None),
+    ("0044-20-7946-0456", None),
+    ("0044 20 7946 0456", None),
+    ("+44 (0)20 7946 0456", None),
+    ("020 7946 0456", "GB"),
+    ("02079460456", "gb"),
+    ("(020) 7946-0456", "GB"),
+    ("+44 20 7946 0456", "MX"),  # an international form ignores the region
+    ("\uff0b\uff14\uff14 20 7946 0456", None),  # full-width plus and digits (NFKC)
 ]
 
 
@@ -53,8 +55,22 @@ def test_phones_come_out_in_e164() -> None:
 
 def test_different_numbers_stay_different() -> None:
     assert canonical_phone("+44 7700 900456") != canonical_phone("+44 7700 900457")
-    # The same national digits in two countries are two numbers.
-    assert canonical_phone("0712 345678", "KE") != canonical_phone("0712 345678", "GB")
+    # National digits are read in the region given: a London number, an Australian one.
+    assert canonical_phone("020 7946 0456", "GB") == "+442079460456"
+    assert canonical_phone("(02) 5550 1234", "AU") == "+61255501234"
+
+
+def test_a_national_form_must_be_a_valid_number_of_the_region() -> None:
+    # A Kenyan defender's UK mobile written the British way is not a Kenyan number: refusing it
+    # asks for the country code, instead of keeping +254 7700... that would never match.
+    with pytest.raises(InvalidIdentifierError, match=r"valid number in KE.*country code"):
+        canonical_phone("07700 900123", "KE")
+    with pytest.raises(InvalidIdentifierError, match="valid number in KE"):
+        canonical_phone("020 7946 0456", "KE")
+    assert canonical_phone("+44 7700 900123", "KE") == "+447700900123"
+    assert canonical_phone("0044 7700 900123", "KE") == "+447700900123"
+    # Numbers written with a country code need only be possible (fiction ranges included).
+    assert canonical_phone("+1 555 0100") == "+15550100"
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from hrdshield.security.rbac import Principal, Role
 from tests import factories
 
 PHONE = "+44 7700 900456"
-PHONE_FORMS = [("+44 7700 900456", None), ("07700 900456", "GB"), ("0044-7700-900456", None)]
+PHONE_FORMS = [("+44 7700 900456", None), ("+44 (0)7700 900456", "GB"), ("0044-7700-900456", None)]
 SQL_LOOKING = "Robert'); DROP TABLE defenders;--"
 
 
@@ -160,15 +160,33 @@ def test_roles_without_enrolment_rights_are_refused(session: Session, role: Role
         ({"consents": [ConsentScope.PROACTIVE_NOTIFICATION]}, ValidationProblem),
         ({"identifiers": _phone("not a phone number")}, ValidationProblem),
         ({"identifiers": _phone("+44 12")}, ValidationProblem),
+        ({"identifiers": _phone("07700 900456")}, ValidationProblem),
         ({"handles": ["@"]}, ValidationProblem),
     ],
-    ids=["no-processing-consent", "bad-phone", "too-short-phone", "empty-handle"],
+    ids=[
+        "no-processing-consent",
+        "bad-phone",
+        "too-short-phone",
+        "foreign-phone-in-national-form",
+        "empty-handle",
+    ],
 )
 def test_bad_enrolments_are_refused(
     lead: Principal, session: Session, overrides: dict[str, Any], error: type[Exception]
 ) -> None:
     with pytest.raises(error):
         factories.defender(session, lead, **overrides)
+
+
+def test_a_national_form_that_is_not_a_number_of_the_country_asks_for_the_code(
+    lead: Principal, session: Session
+) -> None:
+    with pytest.raises(ValidationProblem, match=r"phone: not a valid number in KE.*country code"):
+        factories.defender(session, lead, country="KE", identifiers=_phone("07700 900456"))
+    local = factories.defender(session, lead, country="GB", identifiers=_phone("020 7946 0456"))
+    assert service.match_identifier(
+        session=session, kind=IdentifierKind.PHONE, value="+44 20 7946 0456"
+    ) == [local.id]
 
 
 def test_blank_display_name_is_refused() -> None:

@@ -55,7 +55,13 @@ def canonical(kind: IdentifierKind, value: str, region: str | None = None) -> st
 
 
 def canonical_phone(value: str, region: str | None = None) -> str:
-    """Return a phone number in E.164, parsed from any common written form."""
+    """Return a phone number in E.164, parsed from any common written form.
+
+    A number written with its country code ("+44 ...", "0044 ...") needs only to be possible.
+    One written in national form is read as a number of `region` and must be a valid number
+    there: otherwise another country's number written locally (a Kenyan defender's UK mobile
+    written "07700 ...") would be kept as a wrong number of `region`, and never match.
+    """
     cleaned = unicodedata.normalize("NFKC", value).strip()
     if cleaned.startswith("00"):
         cleaned = "+" + cleaned[2:]
@@ -65,4 +71,9 @@ def canonical_phone(value: str, region: str | None = None) -> str:
         raise InvalidIdentifierError("not a phone number") from error
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentifierError("not a possible phone number")
+    international = cleaned.lstrip("( ").startswith("+")
+    if not international and not phonenumbers.is_valid_number(number):
+        raise InvalidIdentifierError(
+            f"not a valid number in {(region or '').upper()}; write it with its country code (+...)"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

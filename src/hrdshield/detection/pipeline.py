@@ -248,11 +248,14 @@ def route(
     for are not looked up at all: on a busy platform that is most of them.
     """
     wanted = wanted or dict.fromkeys(Scope, classes_of(EventType))
+    actor_events = classes_of(ACTOR_EVENTS)
     for_targets, for_own, for_all = (
         wanted[Scope.TARGETED],
-        wanted[Scope.OWN_ACCOUNT] & classes_of(ACTOR_EVENTS),
+        wanted[Scope.OWN_ACCOUNT] & actor_events,
         wanted[Scope.EVERYONE],
     )
+    # All-events detectors also need to know a defender's own account (to learn, not alert).
+    for_actor = for_own | (for_all & actor_events)
     targeted: list[Routed] = []
     own: list[Routed] = []
     everyone: list[Routed] = []
@@ -264,7 +267,7 @@ def route(
             found = [defender_for(target) for target in event.targets]
             targets = tuple(defender for defender in found if defender is not None)
         actor = None
-        if event_type in for_own and event.actor is not None:
+        if event_type in for_actor and event.actor is not None:
             actor = defender_for(event.actor)
         if not (targets or actor is not None or event_type in for_all):
             continue
@@ -273,6 +276,6 @@ def route(
             everyone.append(routed)
         if targets and event_type in for_targets:
             targeted.append(routed)
-        if actor is not None:
+        if actor is not None and event_type in for_own:
             own.append(routed)
     return {Scope.TARGETED: targeted, Scope.OWN_ACCOUNT: own, Scope.EVERYONE: everyone}
