@@ -22,14 +22,16 @@ from hrdshield.detection.enums import (
 from hrdshield.detection.models import Alert, AlertEvent, DeadLetter, Incident
 from hrdshield.detection.pipeline import AlertDraft, Scope
 from hrdshield.detection.tasks import Consumer, build_consumer
+from hrdshield.exchange.service import import_bundle
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.notify.models import Notification
 from hrdshield.security import audit
 from hrdshield.security.models import AuditEntry
-from hrdshield.security.rbac import Role
+from hrdshield.security.rbac import Principal, Role
 from tests import factories
 from tests.conftest import TestDatabase
 from tests.detection.streams import StreamBuilder
+from tests.exchange.bundles import bundle, indicator
 
 HANDLE = "@demo_hrd_amara"
 
@@ -247,3 +249,27 @@ def test_an_alert_needs_evidence() -> None:
             summary="s",
             explanation={},
         )
+
+
+def test_an_imported_indicator_is_found_in_a_message_to_the_defender(
+    database: TestDatabase, consumer: Consumer
+) -> None:
+    feed = bundle(indicator(1, "[domain-name:value = 'update-notice.example']"))
+    with database.session_factory() as session, session.begin():
+        import_bundle(
+            session=session, actor=Principal.system("tests"), data=json.dumps(feed).encode()
+        )
+    stream = StreamBuilder()
+    stream.emit(
+        "direct_message",
+        stream.account("stranger"),
+        targets=[stream.account(HANDLE.lstrip("@"))],
+        content={"text": "Your account is locked: hxxps://update-notice[.]example/x", "lang": "en"},
+    )
+    _send(database, stream)
+    assert consumer.drain().alerts == 1
+    with database.session_factory() as session:
+        alert = session.scalars(select(Alert)).one()
+        assert alert.detector is DetectorKind.MALICIOUS_LINK
+        case = session.scalars(select(Case)).one()
+        assert case.category is CaseCategory.PHISHING_SPYWARE

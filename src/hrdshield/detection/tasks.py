@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from hrdshield.detection import ingest, leases, service
 from hrdshield.detection.detectors import default_detectors
 from hrdshield.detection.pipeline import Pipeline
 from hrdshield.detection.thresholds import ThresholdBook
+from hrdshield.exchange.matcher import IndicatorMatcher, load_matcher
 from hrdshield.security.crypto import Keyring
 
 log = logging.getLogger("hrdshield.detection")
@@ -114,6 +116,25 @@ def index_loader(
     return load
 
 
+@dataclass
+class RefreshingMatcher:
+    """Hold the indicator matcher and rebuild it from the database now and then (imports)."""
+
+    session_factory: sessionmaker[Session]
+    refresh_seconds: float = 60.0
+    _matcher: IndicatorMatcher | None = None
+    _loaded_at: float = 0.0
+
+    def __call__(self) -> IndicatorMatcher:
+        """Return the matcher, rebuilding it when it is older than the refresh interval."""
+        if self._matcher is None or time.monotonic() - self._loaded_at > self.refresh_seconds:
+            engine = self.session_factory.kw["bind"]
+            with Session(bind=engine.execution_options(**{READ_ONLY: True})) as session:
+                self._matcher = load_matcher(session=session)
+            self._loaded_at = time.monotonic()
+        return self._matcher
+
+
 def build_consumer(
     session_factory: sessionmaker[Session],
     keyring: Keyring,
@@ -124,7 +145,7 @@ def build_consumer(
     """Return a consumer running the default detectors over the live defender index."""
     refreshing = defender_index.RefreshingIndex(index_loader(session_factory, keyring))
     pipeline = Pipeline(
-        detectors=default_detectors(),
+        detectors=default_detectors(indicators=RefreshingMatcher(session_factory)),
         index=refreshing.current,
         thresholds=thresholds or ThresholdBook(),
     )

@@ -2,29 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from hrdshield.detection.detectors import doxxing, impersonation, mass_reporting, pile_on
+from hrdshield.detection.detectors import (
+    doxxing,
+    impersonation,
+    malicious_link,
+    mass_reporting,
+    pile_on,
+)
 from hrdshield.detection.detectors.doxxing import DoxxingDetector
 from hrdshield.detection.detectors.impersonation import ImpersonationDetector
+from hrdshield.detection.detectors.malicious_link import MaliciousLinkDetector
 from hrdshield.detection.detectors.mass_reporting import MassReportingDetector
 from hrdshield.detection.detectors.pile_on import PileOnDetector
 from hrdshield.detection.enums import DetectorKind
 from hrdshield.detection.pipeline import Detector
+from hrdshield.exchange.matcher import IndicatorMatcher
 
 DEFAULT_THRESHOLDS: dict[str, Any] = {
     DetectorKind.DOXXING.value: doxxing.DEFAULTS,
     DetectorKind.IMPERSONATION.value: impersonation.DEFAULTS,
+    DetectorKind.MALICIOUS_LINK.value: malicious_link.DEFAULTS,
     DetectorKind.PILE_ON.value: pile_on.DEFAULTS,
     DetectorKind.MASS_REPORTING.value: mass_reporting.DEFAULTS,
 }
 """Each detector's default thresholds, by the name used in the thresholds file."""
 
 
-def default_detectors() -> list[Detector]:
+def default_detectors(
+    *, indicators: Callable[[], IndicatorMatcher] | None = None
+) -> list[Detector]:
     """Return a fresh instance of every detector, in the order they run within a batch.
 
     Text detectors run first, so the accounts they find abusive already weigh more in the
-    counting detectors of the same batch.
+    counting detectors of the same batch. `indicators` provides the current indicator matcher
+    (rebuilt after imports); with none, no indicator is known and links are not checked.
     """
-    return [DoxxingDetector(), ImpersonationDetector(), PileOnDetector(), MassReportingDetector()]
+    matcher = indicators or _no_indicators
+    return [
+        DoxxingDetector(),
+        MaliciousLinkDetector(matcher),
+        ImpersonationDetector(),
+        PileOnDetector(),
+        MassReportingDetector(),
+    ]
+
+
+_EMPTY = IndicatorMatcher([])
+
+
+def _no_indicators() -> IndicatorMatcher:
+    return _EMPTY

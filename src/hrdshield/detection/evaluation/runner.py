@@ -21,6 +21,8 @@ from hrdshield.detection.detectors import default_detectors
 from hrdshield.detection.enums import DetectorKind
 from hrdshield.detection.evaluation.scenarios import Attack, Scenario
 from hrdshield.detection.pipeline import AlertDraft, Detector, Pipeline
+from hrdshield.exchange.enums import IndicatorType
+from hrdshield.exchange.matcher import IndicatorMatcher
 
 BATCH = 200  # about five minutes of the default stream
 
@@ -108,8 +110,16 @@ def evaluate(
 ) -> Evaluation:
     """Run the pipeline over the scenario in batches and score every detector."""
     index = scenario.index()
+    matcher = IndicatorMatcher(
+        (f"eval-indicator-{number}", IndicatorType.DOMAIN, domain)
+        for number, domain in enumerate(scenario.indicators)
+    )
     pipeline = Pipeline(
-        detectors=list(detectors) if detectors is not None else default_detectors(),
+        detectors=(
+            list(detectors)
+            if detectors is not None
+            else default_detectors(indicators=lambda: matcher)
+        ),
         index=lambda: index,
     )
     raised: dict[str, _Raised] = {}
