@@ -340,6 +340,12 @@ def test_memory_is_bounded_per_defender_per_account_and_across_defenders(monkeyp
     pipeline(index_of(*crowd), many).process(busy.events)
     assert list(many.windows) == [crowd[number][0].defender_id for number in (2, 3, 4)]
 
+    monkeypatch.setattr(smear, "MAX_DEFENDERS", 100)
+    monkeypatch.setattr(smear, "MAX_TEXTS_HELD", 2)  # texts in all windows together
+    capped = SmearCampaignDetector()
+    pipeline(index_of(*crowd), capped).process(busy.events)
+    assert list(capped.windows) == [crowd[number][0].defender_id for number in (3, 4)]
+
 
 def test_the_defenders_own_words_quoted_or_retweeted_are_not_a_smear() -> None:
     stream = StreamBuilder()

@@ -23,7 +23,6 @@ BANDS = 16
 ROWS = NUM_PERM // BANDS
 SHINGLE = 5
 _MASK = (1 << 64) - 1
-_BAND_BYTES = ROWS * 8
 
 
 def _splitmix64(seed: int, count: int) -> list[int]:
@@ -39,11 +38,12 @@ def _splitmix64(seed: int, count: int) -> list[int]:
     return values
 
 
-_CONSTANTS = _splitmix64(0x5EED_C0DE_2026, 2 * NUM_PERM + 2)
+_CONSTANTS = _splitmix64(0x5EED_C0DE_2026, 2 * NUM_PERM + 2 + ROWS)
 _MULTIPLIERS = np.array([value | 1 for value in _CONSTANTS[:NUM_PERM]], dtype=np.uint64)[:, None]
 _INCREMENTS = np.array(_CONSTANTS[NUM_PERM : 2 * NUM_PERM], dtype=np.uint64)[:, None]
-_POLY = np.uint64(_CONSTANTS[-2] | 1)
-_MIX = np.uint64(_CONSTANTS[-1] | 1)
+_POLY = np.uint64(_CONSTANTS[2 * NUM_PERM] | 1)
+_MIX = np.uint64(_CONSTANTS[2 * NUM_PERM + 1] | 1)
+_BAND_MIX = np.array([value | 1 for value in _CONSTANTS[-ROWS:]], dtype=np.uint64)
 _SHIFT_A = np.uint64(31)
 _SHIFT_B = np.uint64(29)
 
@@ -75,18 +75,17 @@ def signature(text: str) -> NDArray[np.uint64]:
     return signed
 
 
-def band_keys(signed: NDArray[np.uint64]) -> tuple[int, ...]:
+def band_keys(signed: NDArray[np.uint64]) -> list[int]:
     """Return one key per LSH band; equal keys mark a candidate near-duplicate pair.
 
-    Python's hash of the band's bytes: keys live only in memory and are rebuilt on restore.
+    Each band's ROWS values are combined by a dot product with fixed odd constants (wrapping
+    modulo 2**64): one vectorised operation, and the same keys in every process.
     """
-    raw = signed.tobytes()
-    return tuple(
-        hash(raw[start : start + _BAND_BYTES]) for start in range(0, len(raw), _BAND_BYTES)
-    )
+    keys: list[int] = (signed.reshape(BANDS, ROWS) @ _BAND_MIX).tolist()
+    return keys
 
 
 def similarity(signed: NDArray[np.uint64], others: NDArray[np.uint64]) -> NDArray[np.float64]:
     """Return the estimated Jaccard similarity of `signed` with each row of `others`."""
-    same: NDArray[np.float64] = (others == signed[None, :]).mean(axis=1)
+    same: NDArray[np.float64] = np.count_nonzero(others == signed[None, :], axis=1) / NUM_PERM
     return same

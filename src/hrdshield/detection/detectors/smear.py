@@ -38,6 +38,7 @@ from hrdshield.detection.pipeline import AlertDraft, DetectorContext, Routed, Sc
 from hrdshield.detection.schema import Mention, Post, Reply
 
 MAX_DEFENDERS = 20_000  # defenders whose windows are kept; the least recently addressed go first
+MAX_TEXTS_HELD = 250_000  # texts in all windows together (about 1 GB)
 MAX_ACCOUNTS_LISTED = 200  # account ids named in one explanation; the count covers the rest
 SUSPICIOUS_SHARE = 0.5  # young or known-abusive accounts making half a cluster strengthen it
 
@@ -141,7 +142,11 @@ class SmearCampaignDetector:
         return window
 
     def _forget_idle(self) -> None:
-        """Drop the windows of defenders addressed longest ago once everything in them expired."""
+        """Drop windows whose texts all expired, then the least recently addressed over the caps.
+
+        A window holds about 4 KB a text; past MAX_TEXTS_HELD texts in all, the defenders
+        addressed longest ago lose their windows first (an active campaign is recent).
+        """
         if not self.windows:
             return
         latest = next(reversed(self.windows.values())).newest
@@ -150,6 +155,9 @@ class SmearCampaignDetector:
             if oldest.newest >= latest - oldest.span:
                 break
             self.windows.popitem(last=False)
+        held = sum(len(window.texts) for window in self.windows.values())
+        while held > MAX_TEXTS_HELD and len(self.windows) > 1:
+            held -= len(self.windows.popitem(last=False)[1].texts)
 
     def snapshot(self) -> dict[str, Any]:
         """Return every defender's window (texts as events, clusters with their keys)."""
@@ -208,9 +216,9 @@ def _draft(
     cluster: Cluster,
     limits: SmearThresholds,
 ) -> AlertDraft | None:
-    reading = window.reading(cluster, limits.sync_minutes)
-    if len(reading.accounts) < limits.min_accounts and not cluster.alerted:
+    if len(cluster.accounts) < limits.min_accounts and not cluster.alerted:
         return None
+    reading = window.reading(cluster, limits.sync_minutes)
     found = _rule(cluster, reading, limits)
     if found is None:
         return None

@@ -65,19 +65,34 @@ def _fold_table() -> dict[int, str | None]:
 
     Combining marks (Zalgo text, Arabic tashkeel, stacked diacritics) and format characters
     (zero-width spaces and joiners, soft hyphens, bidi controls, tag characters) are deleted
-    rather than turned into spaces, so that a word with one inserted stays one word.
+    rather than turned into spaces, so that a word with one inserted stays one word. The basic
+    plane and the tag and variation-selector block are covered (the rare marks of historic
+    scripts elsewhere are not), which keeps the look-up below a single fast character class.
     """
     table: dict[int, str | None] = {ord(key): value for key, value in _LOOKALIKES.items()}
-    planes = (range(0x20000), range(0xE0000, 0xE01F0))
-    for plane in planes:
-        for point in plane:
-            category = unicodedata.category(chr(point))
-            if category[0] == "M" or category == "Cf":
-                table[point] = None
+    for point in range(0x10000):
+        category = unicodedata.category(chr(point))
+        if category[0] == "M" or category == "Cf":
+            table[point] = None
+    table.update(dict.fromkeys(range(0xE0000, 0xE01F0)))
     return table
 
 
 _FOLD = _fold_table()
+
+
+def _ranges(points: list[int]) -> str:
+    """Return a regex character class matching exactly `points` (sorted), as ranges."""
+    spans: list[list[int]] = []
+    for point in points:
+        if spans and point == spans[-1][1] + 1:
+            spans[-1][1] = point
+        else:
+            spans.append([point, point])
+    return "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in spans) + "]"
+
+
+_FOLDED = re.compile(_ranges(sorted(_FOLD)))  # what the table changes: most texts need nothing
 
 
 @dataclass(slots=True)
@@ -89,6 +104,7 @@ class TextFeatures:
     domains: tuple[str, ...] = ()
     hashtags: tuple[str, ...] = ()
     retweet_of: str | None = None  # the handle after a leading "RT @"
+    groups: tuple[str, ...] = ()  # keys shared with other texts: "link:", "domain:", "tag:"
     _signature: NDArray[np.uint64] | None = field(default=None, repr=False)
 
     def signature(self) -> NDArray[np.uint64]:
@@ -97,41 +113,53 @@ class TextFeatures:
             self._signature = minhash.signature(self.text[:MAX_SIGNED_CHARS])
         return self._signature
 
-    @property
-    def groups(self) -> tuple[str, ...]:
-        """Return the keys this text shares with others: ``link:``, ``domain:``, ``tag:``."""
-        return (
-            *(f"link:{link}" for link in self.links),
-            *(f"domain:{domain}" for domain in self.domains),
-            *(f"tag:{tag}" for tag in self.hashtags),
-        )
-
 
 def features(raw: str) -> TextFeatures:
     """Return the normalised text, canonical links and hashtags of one text."""
     text = unicodedata.normalize("NFKC", raw)
     retweet = _RETWEET.match(text)
-    links: list[str] = []
-    domains: list[str] = []
-    for found in _URL.findall(text)[:MAX_LINKS]:
-        canonical = canonical_link(found)
-        if canonical is not None and canonical[0] not in links:
-            links.append(canonical[0])
-            if canonical[1] not in domains:
-                domains.append(canonical[1])
-    tags = list(dict.fromkeys(filter(None, map(_tag, _HASHTAG.findall(text)[:MAX_LINKS]))))
     if retweet:
         text = text[retweet.end() :]
-    text = _HANDLE.sub(" ", _URL.sub(" ", text))
-    text = _NOT_LETTERS.sub(" ", text.casefold().translate(_FOLD))
+    links: list[str] = []
+    domains: list[str] = []
+    tags: list[str] = []
+    words = text.split()
+    for position, word in enumerate(words):  # cheaper than regexes over the whole text
+        kept = word
+        if "/" in kept or "www." in kept.lower():
+            kept = _URL.sub(lambda found: _collect(found[0], links, domains), kept)
+        if "@" in kept:
+            kept = _HANDLE.sub(" ", kept)
+        if "#" in kept:
+            tags.extend(tag for tag in map(_tag, _HASHTAG.findall(kept)) if tag not in tags)
+        words[position] = kept
+    text = " ".join(words).casefold()
+    if not text.isascii() and _FOLDED.search(text):
+        text = text.translate(_FOLD)
+    text = _NOT_LETTERS.sub(" ", text)
     text = _STRETCHED.sub(r"\1\1", _SPACED_OUT.sub(_joined, text))
+    links, domains, tags = links[:MAX_LINKS], domains[:MAX_LINKS], tags[:MAX_LINKS]
     return TextFeatures(
         text=text.strip(),
         links=tuple(links),
         domains=tuple(domains),
         hashtags=tuple(tags),
         retweet_of=retweet[1] if retweet else None,
+        groups=(
+            *(f"link:{link}" for link in links),
+            *(f"domain:{domain}" for domain in domains),
+            *(f"tag:{tag}" for tag in tags),
+        ),
     )
+
+
+def _collect(written: str, links: list[str], domains: list[str]) -> str:
+    canonical = canonical_link(written)
+    if canonical is not None and canonical[0] not in links:
+        links.append(canonical[0])
+        if canonical[1] not in domains:
+            domains.append(canonical[1])
+    return " "
 
 
 def _joined(spaced: re.Match[str]) -> str:

@@ -54,7 +54,6 @@ class Text:
     compared: bool  # long enough to be compared for near-duplicates
     young: bool
     abusive: bool
-    bands: tuple[int, ...] = ()
     cluster: int | None = None
     linked: bool = False  # a near-duplicate of another account's text
     repeats: int = 0  # the same account posting the same text again
@@ -116,7 +115,7 @@ class CampaignWindow:
         self.defender_id = defender_id
         self.texts: dict[int, Text] = {}
         self.seen: dict[str, float] = {}
-        self.buckets: list[dict[int, list[int]]] = [{} for _ in range(minhash.BANDS)]
+        self.buckets: list[dict[int, int | list[int]]] = [{} for _ in range(minhash.BANDS)]
         self.clusters: dict[int, Cluster] = {}
         self.groups: dict[str, Group] = {}
         self.own: deque[tuple[float, str, NDArray[np.uint64]]] = deque(maxlen=MAX_OWN_TEXTS)
@@ -200,30 +199,43 @@ class CampaignWindow:
     def _match(self, text: Text, threshold: float) -> None:
         """Find near-duplicates through the LSH buckets, verify them, join their clusters."""
         signed = text.features.signature()
-        text.bands = minhash.band_keys(signed)
-        candidates: dict[int, Text] = {}
-        for buckets, key in zip(self.buckets, text.bands, strict=True):
-            for number in buckets.get(key, ()):
-                candidates.setdefault(number, self.texts[number])
-        if candidates:
-            others = list(candidates.values())
-            similar = minhash.similarity(signed, np.stack([t.features.signature() for t in others]))
-            for other, score in zip(others, similar.tolist(), strict=True):
-                if score >= threshold:
-                    self._pair(text, other, score)
-        self._bucket(text)
+        candidates = self._bucket(text, minhash.band_keys(signed))
+        if not candidates:
+            return
+        others = list(candidates.values())
+        similar = minhash.similarity(signed, np.stack([t.features.signature() for t in others]))
+        for other, score in zip(others, similar.tolist(), strict=True):
+            if score >= threshold:
+                self._pair(text, other, score)
 
-    def _bucket(self, text: Text) -> None:
-        """Offer `text` as a candidate in its bands; one text per account and bucket."""
-        for buckets, key in zip(self.buckets, text.bands, strict=True):
-            bucket = buckets.setdefault(key, [])
-            for position, number in enumerate(bucket):
-                if self.texts[number].account == text.account:
-                    del bucket[position]  # the account's newer text replaces its older one
-                    break
-            bucket.append(text.number)
-            if len(bucket) > BUCKET_DEPTH:
-                del bucket[0]
+    def _bucket(self, text: Text, bands: list[int]) -> dict[int, Text]:
+        """Offer `text` in its bands and return the texts already there (its candidates).
+
+        A bucket keeps the BUCKET_DEPTH latest texts, one per account: an account's newer
+        text replaces its older one, so one account's flood cannot crowd the others out. Most
+        buckets hold one text, kept as a bare number to save a list per band and text.
+        """
+        texts, account, number = self.texts, text.account, text.number
+        candidates: dict[int, Text] = {}
+        for buckets, key in zip(self.buckets, bands, strict=True):
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = number
+            elif isinstance(bucket, int):
+                found = candidates[bucket] = texts[bucket]
+                buckets[key] = number if found.account == account else [bucket, number]
+            else:
+                same = None
+                for position, other in enumerate(bucket):
+                    found = candidates[other] = texts[other]
+                    if found.account == account:
+                        same = position
+                if same is not None:
+                    del bucket[same]
+                bucket.append(number)
+                if len(bucket) > BUCKET_DEPTH:
+                    del bucket[0]
+        return candidates
 
     def _pair(self, text: Text, other: Text, score: float) -> None:
         cluster = self._join(text, other)
@@ -377,12 +389,17 @@ class CampaignWindow:
                 self.dirty.discard(cluster.number)
 
     def _unbucket(self, text: Text) -> None:
-        for buckets, key in zip(self.buckets, text.bands, strict=False):
+        if not text.compared:
+            return
+        bands = minhash.band_keys(text.features.signature())  # recomputed: cheaper than kept
+        for buckets, key in zip(self.buckets, bands, strict=True):
             bucket = buckets.get(key)
-            if bucket is not None and text.number in bucket:
+            if bucket == text.number:
+                del buckets[key]
+            elif isinstance(bucket, list) and text.number in bucket:
                 bucket.remove(text.number)
-                if not bucket:
-                    del buckets[key]
+                if len(bucket) == 1:
+                    buckets[key] = bucket[0]
 
     def reading(self, cluster: Cluster, sync_minutes: int) -> CampaignReading:
         """Return what `cluster` holds now: accounts, shared signals, timing, evidence."""
@@ -499,8 +516,7 @@ class CampaignWindow:
         self.per_account[account] += 1
         self.repeats_of[(account, found.text)] = text.number
         if compared:
-            text.bands = minhash.band_keys(found.signature())
-            self._bucket(text)
+            self._bucket(text, minhash.band_keys(found.signature()))  # compared when it came
         for group in found.groups:
             self.groups.setdefault(group, Group()).accounts[account] += 1
         if cluster is not None:
