@@ -14,6 +14,7 @@ from hrdshield.detection.pipeline import AlertDraft, Pipeline
 from hrdshield.detection.schema import Event
 from hrdshield.detection.thresholds import ThresholdBook
 from tests.detection.streams import StreamBuilder, index_of, pipeline, protected
+from tests.detection.test_smear_text import bold
 
 HANDLE = "demo_hrd_amara"
 DEFENDER = protected(f"@{HANDLE}")
@@ -39,7 +40,9 @@ EVASIONS = (
     "Her so-called human rights work is a business. Do not trust her reports. Everyone should"
     " know that @demo_hrd_amara takes money from foreign agents to spread lies about our"
     " country. smear.example/amara-exposed?utm_medium=social&utm_campaign=x",
-    "Every\u200bone should know that @demo_hrd_amara takes 𝗺𝗼𝗻𝗲𝘆 from f\u200boreign agents"
+    "Every\u200bone should know that @demo_hrd_amara takes "
+    + bold("money")
+    + " from f\u200boreign agents"
     " to spread lies about our country. Her so-called human rights work is a business. Do"
     " not trust her reports. 48213",
     "Everyone must know that @demo_hrd_amara takes money from foreign agents to spread lies"
@@ -52,7 +55,7 @@ EVASIONS = (
     " spread lies about \u043eur c\u043euntry. Her so-called human rights w\u043erk is a"
     " business. Do not trust her reports.",
 )
-WORDS = (
+WORDS = (  # noqa: SIM905  (a word list reads better as running text)
     "budget council river school market harvest clinic festival bridge library election"
     " weather football concert museum garden train station teacher doctor nurse farmer"
     " bakery coffee morning evening holiday village city mountain beach forest rain sun"
@@ -102,7 +105,9 @@ def _campaign(
 def _run(
     events: list[Event], detector: SmearCampaignDetector | None = None, **kw: Any
 ) -> list[AlertDraft]:
-    run = pipeline(index_of(kw.pop("defender", DEFENDER)), detector or SmearCampaignDetector(), **kw)
+    run = pipeline(
+        index_of(kw.pop("defender", DEFENDER)), detector or SmearCampaignDetector(), **kw
+    )
     return run.process(events).alerts
 
 
@@ -386,9 +391,7 @@ def test_young_and_abusive_accounts_strengthen_a_small_cluster() -> None:
     assert next(iter(flagged.values())).severity is AlertSeverity.HIGH
 
 
-def test_synchronised_copies_are_high_and_a_large_cluster_against_a_high_risk_defender_critical() -> (
-    None
-):
+def test_synchronised_copies_are_high_and_large_clusters_on_high_risk_defenders_critical() -> None:
     stream = StreamBuilder()
     _campaign(stream, EVASIONS, 5, every_minutes=1)
     alerts = _last_by_key(_run(stream.events))

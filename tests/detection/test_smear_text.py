@@ -12,6 +12,18 @@ from hrdshield.detection.detectors import minhash
 from hrdshield.detection.detectors.smear_text import canonical_link, excerpt, features
 
 
+def bold(text: str) -> str:
+    """Return `text` in mathematical bold letters, as fancy-font generators write it."""
+    return "".join(
+        chr(0x1D400 + ord(char) - ord("A"))
+        if "A" <= char <= "Z"
+        else chr(0x1D41A + ord(char) - ord("a"))
+        if "a" <= char <= "z"
+        else char
+        for char in text
+    )
+
+
 @pytest.mark.parametrize(
     "written",
     [
@@ -25,6 +37,13 @@ from hrdshield.detection.detectors.smear_text import canonical_link, excerpt, fe
 )
 def test_one_page_shared_many_ways_gives_one_link(written: str) -> None:
     assert canonical_link(written) == ("smear.example/amara-exposed", "smear.example")
+
+
+def test_general_purpose_sites_give_links_but_no_shared_domain() -> None:
+    found = features("watch https://www.youtube.com/watch?v=a1 and https://en.wikipedia.org/wiki/B")
+    assert found.links == ("youtube.com/watch?v=a1", "en.wikipedia.org/wiki/B")
+    assert found.domains == ()
+    assert features("https://news.example/a https://news.example/b").domains == ("news.example",)
 
 
 def test_parameters_that_choose_the_page_are_kept_and_sorted() -> None:
@@ -60,7 +79,7 @@ def test_links_handles_and_hashtags_are_read_out_of_the_text() -> None:
         "She LIES to you every day",
         "She lies 🤥🤥 to you, every day!!!",
         "She l\u200bies to you every\u00adday 2026",
-        "𝐒𝐡𝐞 𝐥𝐢𝐞𝐬 to you every day",
+        bold("She lies") + " to you every day",  # mathematical bold letters
         "She l-i-e-s to you every day",
         "Sh\u0435 li\u0435s to y\u043eu every day",  # Cyrillic look-alikes
         "S\u0336h\u0336e\u0336 lies to you every day",  # struck-through combining marks
@@ -90,7 +109,9 @@ def test_estimates_follow_the_true_jaccard_similarity() -> None:
         first.replace("quick brown", "slow grey"),
         "a completely different sentence about gardens and weather in spring",
     ):
-        truth = len(_shingles(first) & _shingles(second)) / len(_shingles(first) | _shingles(second))
+        truth = len(_shingles(first) & _shingles(second)) / len(
+            _shingles(first) | _shingles(second)
+        )
         estimate = minhash.similarity(minhash.signature(first), minhash.signature(second)[None, :])
         assert abs(float(estimate[0]) - truth) < 0.2
 

@@ -103,7 +103,9 @@ class SmearCampaignDetector:
                     touched[defender.defender_id] = defender
         drafts = []
         for defender in touched.values():
-            window = self.windows[defender.defender_id]
+            window = self.windows.get(defender.defender_id)
+            if window is None:
+                continue  # evicted by the caps within this very batch
             limits = _limits(context, defender)
             for number in sorted(window.dirty):
                 draft = _draft(defender, window, window.clusters[number], limits)

@@ -45,6 +45,17 @@ _TRACKING = frozenset(
     }
 )  # fmt: skip
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs")
+# Sites where everyone posts, and link shorteners: the same domain there says nothing about
+# coordination (the same link still does).
+_GENERAL_DOMAINS = frozenset(
+    {
+        "youtube.com", "youtu.be", "facebook.com", "fb.com", "instagram.com", "tiktok.com",
+        "twitter.com", "x.com", "t.co", "t.me", "wa.me", "whatsapp.com", "reddit.com",
+        "wikipedia.org", "google.com", "goo.gl", "bit.ly", "tinyurl.com", "ow.ly", "buff.ly",
+        "linkedin.com", "lnkd.in", "medium.com", "substack.com", "telegram.org", "vk.com",
+        "threads.net", "bsky.app", "mastodon.social", "archive.org", "archive.ph",
+    }
+)  # fmt: skip
 
 # Look-alike letters of other scripts written into Latin text to dodge matching: folded to the
 # Latin letter. Within each script the map is one-to-one (but for Cyrillic ie and io), so texts
@@ -101,7 +112,7 @@ class TextFeatures:
 
     text: str  # normalised: letters only, single spaces
     links: tuple[str, ...] = ()  # canonical URLs: no scheme, no www., no tracking parameters
-    domains: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()  # but those of general-purpose sites and link shorteners
     hashtags: tuple[str, ...] = ()
     retweet_of: str | None = None  # the handle after a leading "RT @"
     groups: tuple[str, ...] = ()  # keys shared with other texts: "link:", "domain:", "tag:"
@@ -157,9 +168,14 @@ def _collect(written: str, links: list[str], domains: list[str]) -> str:
     canonical = canonical_link(written)
     if canonical is not None and canonical[0] not in links:
         links.append(canonical[0])
-        if canonical[1] not in domains:
+        if canonical[1] not in domains and not _general(canonical[1]):
             domains.append(canonical[1])
     return " "
+
+
+def _general(host: str) -> bool:
+    labels = host.split(".")
+    return any(".".join(labels[start:]) in _GENERAL_DOMAINS for start in range(len(labels) - 1))
 
 
 def _joined(spaced: re.Match[str]) -> str:
