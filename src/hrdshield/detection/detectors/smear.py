@@ -101,18 +101,25 @@ class SmearCampaignDetector:
                     window, event, found, limits, context
                 ):
                     touched[defender.defender_id] = defender
-        drafts = []
-        for defender in touched.values():
-            window = self.windows.get(defender.defender_id)
-            if window is None:
-                continue  # evicted by the caps within this very batch
-            limits = _limits(context, defender)
-            for number in sorted(window.dirty):
-                draft = _draft(defender, window, window.clusters[number], limits)
-                if draft is not None:
-                    drafts.append(draft)
-            window.dirty.clear()
+        drafts = [
+            draft
+            for defender in touched.values()
+            for draft in self._drafts(defender, _limits(context, defender))
+        ]
         self._forget_idle()
+        return drafts
+
+    def _drafts(self, defender: ProtectedDefender, limits: SmearThresholds) -> list[AlertDraft]:
+        """Return the alerts of the defender's clusters that grew in this batch."""
+        window = self.windows.get(defender.defender_id)
+        if window is None:
+            return []  # evicted by the caps within this very batch
+        drafts = []
+        for number in sorted(window.dirty):
+            draft = _draft(defender, window, window.clusters[number], limits)
+            if draft is not None:
+                drafts.append(draft)
+        window.dirty.clear()
         return drafts
 
     @staticmethod
