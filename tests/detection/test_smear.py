@@ -168,10 +168,11 @@ def test_a_link_pushed_by_many_accounts_at_once_is_a_campaign_even_with_varied_t
         "smear.example/dossier?fbclid=Q1",
         "https://smear.example/dossier#top",
     )
+    _text(stream, "mention", "pusher0", "https://elsewhere.example/page")
     for number in range(9):
         stream.tick(minutes=1)
-        text = f"{_ordinary(rng)} {variants[number % 4]}"
-        _text(stream, "mention", f"pusher{number}", text)
+        text = f"{_ordinary(rng)} {variants[number % 4]}" if number % 2 else variants[number % 4]
+        _text(stream, "mention", f"pusher{number}", text)  # some with words, some the link alone
     alerts = _last_by_key(_run(stream.events))
     assert len(alerts) == 1
     alert = next(iter(alerts.values()))

@@ -120,7 +120,7 @@ class CampaignWindow:
         self.groups: dict[str, Group] = {}
         self.own: deque[tuple[float, str, NDArray[np.uint64]]] = deque(maxlen=MAX_OWN_TEXTS)
         self.per_account: Counter[str] = Counter()
-        self.repeats_of: dict[tuple[str, str], int] = {}
+        self.repeats_of: dict[tuple[str, str, tuple[str, ...]], int] = {}  # same account, text
         self.newest = float("-inf")
         self.span = 0.0
         self.next_text = 0
@@ -147,7 +147,7 @@ class CampaignWindow:
         if compared and self._quotes_defender(found, limits.similarity):
             self._remember(event.id, at, limits)
             return False  # amplifying the defender's own words is not a smear
-        repeat = self.repeats_of.get((account, found.text))
+        repeat = self.repeats_of.get((account, found.text, found.groups))
         if repeat is not None or self.per_account[account] >= limits.max_texts_per_account:
             self._remember(event.id, at, limits)
             if repeat is not None:
@@ -158,7 +158,7 @@ class CampaignWindow:
         self.next_text += 1
         self.texts[text.number] = text
         self.per_account[account] += 1
-        self.repeats_of[(account, found.text)] = text.number
+        self.repeats_of[(account, found.text, found.groups)] = text.number
         if compared:
             self._match(text, limits.similarity)
         for group in found.groups:
@@ -369,8 +369,9 @@ class CampaignWindow:
     def _drop(self, number: int) -> None:
         text = self.texts.pop(number)
         _decrement(self.per_account, text.account)
-        if self.repeats_of.get((text.account, text.features.text)) == number:
-            del self.repeats_of[(text.account, text.features.text)]
+        repeat = (text.account, text.features.text, text.features.groups)
+        if self.repeats_of.get(repeat) == number:
+            del self.repeats_of[repeat]
         self._unbucket(text)
         for key in text.features.groups:
             group = self.groups.get(key)
@@ -514,7 +515,7 @@ class CampaignWindow:
         text.linked, text.repeats = linked, int(repeats)
         self.texts[text.number] = text
         self.per_account[account] += 1
-        self.repeats_of[(account, found.text)] = text.number
+        self.repeats_of[(account, found.text, found.groups)] = text.number
         if compared:
             self._bucket(text, minhash.band_keys(found.signature()))  # compared when it came
         for group in found.groups:
