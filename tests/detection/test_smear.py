@@ -391,6 +391,16 @@ def test_young_and_abusive_accounts_strengthen_a_small_cluster() -> None:
     assert next(iter(flagged.values())).explanation["abusive_accounts"] == 5
     assert next(iter(flagged.values())).severity is AlertSeverity.HIGH
 
+    both = StreamBuilder()  # two accounts both young and abusive are two of five, not four
+    _campaign(both, EVASIONS[:2], 2, every_minutes=40, kinds=("reply",), created_days_ago=3)
+    _campaign(both, EVASIONS[2:], 3, prefix="older", every_minutes=40, kinds=("reply",))
+    mixed = Pipeline(detectors=[SmearCampaignDetector()], index=lambda: index_of(DEFENDER))
+    for number in range(2):
+        mixed.accounts.flag(f"acct-smear{number}")
+    alert = next(iter(_last_by_key(mixed.process(both.events).alerts).values()))
+    assert (alert.explanation["young_accounts"], alert.explanation["abusive_accounts"]) == (2, 2)
+    assert alert.severity is AlertSeverity.MEDIUM
+
 
 def test_synchronised_copies_are_high_and_large_clusters_on_high_risk_defenders_critical() -> None:
     stream = StreamBuilder()

@@ -234,7 +234,7 @@ def _draft(
     rule, words, signal = found
     cluster.alerted = True
     accounts = len(reading.accounts)
-    suspicious = (reading.young + reading.abusive) / accounts if accounts else 0.0
+    suspicious = reading.suspicious / accounts if accounts else 0.0
     similarity = cluster.similarity_sum / cluster.pairs if cluster.pairs else None
     burst_share = cluster.bursts[signal][1] if signal is not None else None
     severity = _severity(defender, rule, reading, suspicious, limits)
@@ -244,7 +244,7 @@ def _draft(
         0.4 * min(1.0, accounts / limits.critical_accounts)
         + 0.25 * min(1.0, evidence_strength)
         + 0.2 * reading.sync_accounts / accounts
-        + 0.15 * min(1.0, suspicious)
+        + 0.15 * suspicious
     )
     summary = f"{accounts} accounts {words} about {defender.pseudonym} within {spread:g} minutes"
     if similarity is not None and rule == "near_duplicate_texts":

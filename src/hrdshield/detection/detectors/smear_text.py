@@ -4,8 +4,10 @@ Copy-paste campaigns are evaded with cheap edits: a changed case, emoji or punct
 in, fancy Unicode letters, zero-width characters, random numbers, stretched letters, the same
 link with other tracking parameters, a hashtag in other capitals. Normalising folds all of these
 to one form before any comparison, so the shingles of two copies agree. The work is a handful
-of C-speed string operations per text (NFKC, casefold, a translation table, three regexes),
-because it runs on every text aimed at a defender. Nothing here logs or keeps a text.
+of C-speed string operations per text (NFKC, casefold, three regexes over the text; links,
+handles and hashtags looked for only in the words that can hold them; the translation table
+only for texts with a character it changes), about 20 microseconds a text, because it runs on
+every text aimed at a defender. Nothing here logs or keeps a text.
 """
 
 from __future__ import annotations

@@ -97,6 +97,7 @@ class CampaignReading:
     repeats: int
     young: int
     abusive: int
+    suspicious: int  # accounts young or known for abuse (or both)
     links: list[tuple[str, int]]
     domains: list[tuple[str, int]]
     hashtags: list[tuple[str, int]]
@@ -426,6 +427,7 @@ class CampaignWindow:
             repeats=sum(text.repeats for text in members),
             young=len(young),
             abusive=len(abusive),
+            suspicious=len(young | abusive),
             links=_shared(members, lambda text: text.features.links),
             domains=_shared(members, lambda text: text.features.domains),
             hashtags=_shared(members, lambda text: text.features.hashtags),
