@@ -11,12 +11,14 @@ from hrdshield.detection.detectors import (
     malicious_link,
     mass_reporting,
     pile_on,
+    smear,
 )
 from hrdshield.detection.detectors.doxxing import DoxxingDetector
 from hrdshield.detection.detectors.impersonation import ImpersonationDetector
 from hrdshield.detection.detectors.malicious_link import MaliciousLinkDetector
 from hrdshield.detection.detectors.mass_reporting import MassReportingDetector
 from hrdshield.detection.detectors.pile_on import PileOnDetector
+from hrdshield.detection.detectors.smear import SmearCampaignDetector
 from hrdshield.detection.enums import DetectorKind
 from hrdshield.detection.pipeline import Detector
 from hrdshield.exchange.matcher import IndicatorMatcher
@@ -26,6 +28,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     DetectorKind.IMPERSONATION.value: impersonation.DEFAULTS,
     DetectorKind.MALICIOUS_LINK.value: malicious_link.DEFAULTS,
     DetectorKind.PILE_ON.value: pile_on.DEFAULTS,
+    DetectorKind.SMEAR_CAMPAIGN.value: smear.DEFAULTS,
     DetectorKind.MASS_REPORTING.value: mass_reporting.DEFAULTS,
 }
 """Each detector's default thresholds, by the name used in the thresholds file."""
@@ -44,6 +47,7 @@ def default_detectors(
     return [
         DoxxingDetector(),
         MaliciousLinkDetector(matcher),
+        SmearCampaignDetector(),
         ImpersonationDetector(),
         PileOnDetector(),
         MassReportingDetector(),
