@@ -7,7 +7,8 @@ e.g. young or known-abusive accounts count more) and an exponentially weighted m
 reaches both an absolute floor and a multiple of the baseline, so a defender who is always
 busy is not alerted for an ordinary day, and one who is rarely addressed is alerted early. The
 baseline learns from windows inside a burst ten times more slowly, so an attack does not teach it
-that attacks are normal, yet a defender whose audience really grew gets a new normal within hours. Counting distinct accounts makes a redelivered event change nothing.
+that attacks are normal, yet a defender whose audience really grew gets a new normal within
+hours. Counting distinct accounts makes a redelivered event change nothing.
 
 Cost: amortised O(1) per event (deque and dict operations); memory: the events of one window
 per defender who was addressed recently.
