@@ -1,0 +1,146 @@
+"""Routing by event class: each detector gets exactly the events of its types and scope."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, ClassVar, get_args
+
+from hrdshield.detection.enums import DetectorKind, EventType
+from hrdshield.detection.pipeline import (
+    EVENT_TYPES,
+    AlertDraft,
+    DetectorContext,
+    Routed,
+    Scope,
+    classes_of,
+)
+from hrdshield.detection.schema import Event
+from tests.detection.streams import StreamBuilder, index_of, pipeline, protected
+
+DEFENDER = protected("@demo_hrd_amara")
+
+
+class Recorder:
+    """A detector that keeps what it was given."""
+
+    kind: ClassVar[DetectorKind] = DetectorKind.PILE_ON
+
+    def __init__(self, scope: Scope, event_types: frozenset[EventType]) -> None:
+        self.scope = scope  # type: ignore[misc]
+        self.event_types = event_types  # type: ignore[misc]
+        self.seen: list[Routed] = []
+
+    def process(self, batch: Sequence[Routed], context: DetectorContext) -> list[AlertDraft]:
+        """Record the batch."""
+        self.seen.extend(batch)
+        return []
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return nothing: there is no state."""
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back nothing."""
+
+
+def _one_of_each_on(stream: StreamBuilder, other: str, target: str) -> None:
+    """Add one event of each type about `target`, a second apart (the order is the stream's)."""
+    stream.tick(seconds=1)
+    stream.reply(other, target)
+    stream.tick(seconds=1)
+    stream.mention(other, target)
+    stream.tick(seconds=1)
+    stream.emit(
+        "direct_message",
+        stream.account(other),
+        targets=[stream.account(target)],
+        content={"text": "hi", "lang": "en"},
+    )
+    stream.tick(seconds=1)
+    stream.report(other, target)
+    stream.tick(seconds=1)
+    stream.removal(target)
+    stream.tick(seconds=1)
+    stream.login(target, "KE")
+    stream.tick(seconds=1)
+    stream.emit("profile_changed", stream.account(target), settings={"dm": "everyone"})
+
+
+def _every_type(stream: StreamBuilder) -> list[Event]:
+    hrd, other = "demo_hrd_amara", "someone_else"
+    stream.emit(
+        "post",
+        stream.account(other),
+        content={"text": "a post", "lang": "en", "post_id": "p1"},
+    )
+    for target in (hrd, other):
+        _one_of_each_on(stream, other, target)
+    stream.tick(seconds=1)
+    stream.emit(
+        "account_created",
+        stream.account("brand_new"),
+        profile={"display_name": "New", "country": "KE", "language": "en"},
+    )
+    stream.tick(seconds=1)
+    stream.traffic("KE", 1000)
+    return list(stream.events)
+
+
+def test_every_event_class_maps_to_the_type_of_its_tag() -> None:
+    events = _every_type(StreamBuilder())
+    assert set(EVENT_TYPES) == set(get_args(Event))
+    assert set(EVENT_TYPES.values()) == set(EventType)
+    for event in events:
+        assert EVENT_TYPES[type(event)] is event.event_type
+    assert classes_of(frozenset({EventType.LOGIN})) == frozenset(
+        cls for cls in get_args(Event) if cls.__struct_config__.tag == "login"
+    )
+
+
+def test_each_detector_receives_the_events_of_its_types_and_scope_in_time_order() -> None:
+    stream = StreamBuilder()
+    events = _every_type(stream)
+    recorders = {
+        scope: Recorder(scope, frozenset(types))
+        for scope, types in (
+            (Scope.TARGETED, {EventType.REPLY, EventType.REPORT, EventType.CONTENT_REMOVED}),
+            (Scope.OWN_ACCOUNT, {EventType.LOGIN, EventType.PROFILE_CHANGED}),
+            (Scope.EVERYONE, {EventType.TRAFFIC_COUNT, EventType.ACCOUNT_CREATED}),
+        )
+    }
+    run = pipeline(index_of(DEFENDER), *recorders.values())
+    run.process(list(reversed(events)))
+    defender = DEFENDER[0]
+    targeted = recorders[Scope.TARGETED].seen
+    assert [item.event.event_type for item in targeted] == [
+        EventType.REPLY,
+        EventType.REPORT,
+        EventType.CONTENT_REMOVED,
+    ]
+    assert all(item.targets == (defender,) for item in targeted)
+    own = recorders[Scope.OWN_ACCOUNT].seen
+    assert [item.event.event_type for item in own] == [EventType.LOGIN, EventType.PROFILE_CHANGED]
+    assert all(item.actor is defender for item in own)
+    everyone = recorders[Scope.EVERYONE].seen
+    assert [item.event.event_type for item in everyone] == [
+        EventType.ACCOUNT_CREATED,
+        EventType.TRAFFIC_COUNT,
+    ]
+
+
+def test_an_account_created_event_teaches_the_account_age() -> None:
+    stream = StreamBuilder()
+    created = stream.emit(
+        "account_created",
+        stream.account("brand_new"),
+        profile={"display_name": "New", "country": "KE", "language": "en"},
+    )
+    stream.tick(days=2)
+    later = stream.reply("brand_new", "demo_hrd_amara")
+    run = pipeline(index_of(DEFENDER))
+    run.process(stream.events)
+    assert created.actor is not None
+    assert later.actor is not None
+    assert run.accounts.age_days(later.actor, later.occurred_at) == 2.0
+    assert run.accounts.age_days(later.actor, later.occurred_at + timedelta(days=1)) == 3.0
