@@ -308,6 +308,18 @@ def test_sign_ins_of_accounts_that_are_not_enrolled_are_ignored() -> None:
     }
 
 
+def test_the_history_of_a_defender_who_leaves_is_forgotten() -> None:
+    stream = StreamBuilder()
+    detector = AccountTakeoverDetector()
+    _settled(stream)
+    _alerts(_run(detector), stream)
+    assert set(detector.histories) == {DEFENDER[0].defender_id}
+    stream.login("someone_else", "KE", HOME_NET)
+    pipeline(index_of(protected("@someone_else")), detector).process(stream.events)
+    assert DEFENDER[0].defender_id not in detector.histories
+    assert len(detector.histories) == 1
+
+
 def test_state_survives_a_snapshot_and_restore() -> None:
     stream = StreamBuilder()
     first = AccountTakeoverDetector()

@@ -33,7 +33,7 @@ MAX_EVIDENCE = 50  # events kept with one alert; the counts in the explanation c
 ACTOR_EVENTS = frozenset({EventType.LOGIN, EventType.PROFILE_CHANGED, EventType.ACCOUNT_CREATED})
 
 # The event type of each event class, looked up by class: `Event.event_type` builds an enum
-# from the tag on every call, which three calls an event made a tenth of the routing cost.
+# from the tag on every call, and at three calls an event that was a tenth of the routing cost.
 EVENT_TYPES: dict[type[Any], EventType] = {
     cls: EventType(cls.__struct_config__.tag) for cls in get_args(Event)
 }

@@ -21,8 +21,9 @@ from (countries and networks, with counts and last-seen, bounded) and watches fo
 A trip abroad alerts once: the country is learnt at its first success, so consistent later
 sign-ins from it are ordinary, and alerts are keyed per defender, rule, country and day.
 Failures never teach the history. Event ids already seen are skipped, so a redelivered
-sign-in changes nothing. The explanation names the countries and networks of the sign-ins it
-is about, never the defender's history beyond counts.
+sign-in changes nothing. The history of a defender who leaves the index (withdrawn consent) is
+dropped when the index is next rebuilt. The explanation names the countries and networks of the
+sign-ins it is about, never the defender's history beyond counts.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any, ClassVar
 from hrdshield.detection import schema
 from hrdshield.detection.detectors import countries
 from hrdshield.detection.enums import AlertSeverity, DetectorKind, EventType
-from hrdshield.detection.index import ProtectedDefender
+from hrdshield.detection.index import DefenderIndex, ProtectedDefender
 from hrdshield.detection.pipeline import AlertDraft, DetectorContext, Routed, Scope
 from hrdshield.detection.schema import Event, Login
 
@@ -208,9 +209,14 @@ class AccountTakeoverDetector:
 
     def __init__(self) -> None:
         self.histories: dict[str, SignInHistory] = {}
+        self._index: DefenderIndex | None = None
 
     def process(self, batch: Sequence[Routed], context: DetectorContext) -> list[AlertDraft]:
         """Judge each sign-in on a defender's account against that defender's history."""
+        if context.index is not self._index:  # rebuilt: forget defenders who left (consent)
+            self._index = context.index
+            enrolled = context.index.defenders
+            self.histories = {key: item for key, item in self.histories.items() if key in enrolled}
         drafts: dict[str, AlertDraft] = {}
         for item in batch:
             event, defender = item.event, item.actor
