@@ -14,6 +14,7 @@ from hrdshield.detection.pipeline import (
     Routed,
     Scope,
     classes_of,
+    route,
 )
 from hrdshield.detection.schema import Event
 from tests.detection.streams import StreamBuilder, index_of, pipeline, protected
@@ -144,3 +145,18 @@ def test_an_account_created_event_teaches_the_account_age() -> None:
     assert later.actor is not None
     assert run.accounts.age_days(later.actor, later.occurred_at) == 2.0
     assert run.accounts.age_days(later.actor, later.occurred_at + timedelta(days=1)) == 3.0
+
+
+def test_route_builds_the_all_events_list_only_for_the_classes_asked_for() -> None:
+    events = _every_type(StreamBuilder())
+    index = index_of(DEFENDER)
+    whole = route(events, index)
+    assert [item.event for item in whole[Scope.EVERYONE]] == events
+    traffic_only = route(events, index, everyone=classes_of(frozenset({EventType.TRAFFIC_COUNT})))
+    assert [item.event.event_type for item in traffic_only[Scope.EVERYONE]] == [
+        EventType.TRAFFIC_COUNT
+    ]
+    for scope in (Scope.TARGETED, Scope.OWN_ACCOUNT):  # what involves a defender is unchanged
+        assert [item.event for item in traffic_only[scope]] == [item.event for item in whole[scope]]
+    assert len(whole[Scope.TARGETED]) == 5
+    assert len(whole[Scope.OWN_ACCOUNT]) == 2

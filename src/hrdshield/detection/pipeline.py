@@ -193,7 +193,14 @@ class Pipeline:
         ordered = sorted(events, key=_event_time)
         for event in ordered:
             self.accounts.learn(event)
-        by_scope = route(ordered, index)
+        everyone = frozenset().union(
+            *(
+                classes_of(item.event_types)
+                for item in self.detectors
+                if item.scope is Scope.EVERYONE
+            )
+        )
+        by_scope = route(ordered, index, everyone=everyone)
         result = BatchResult(routed=len(by_scope[Scope.TARGETED]) + len(by_scope[Scope.EVERYONE]))
         for detector in self.detectors:
             wanted = classes_of(detector.event_types)
@@ -236,25 +243,37 @@ def _event_time(event: Event) -> Any:
     return event.occurred_at
 
 
-def route(events: Sequence[Event], index: DefenderIndex) -> dict[Scope, list[Routed]]:
-    """Split events by scope: those targeting defenders, defenders' own, and all of them."""
+def route(
+    events: Sequence[Event],
+    index: DefenderIndex,
+    *,
+    everyone: frozenset[type[Any]] | None = None,
+) -> dict[Scope, list[Routed]]:
+    """Split events by scope: those targeting defenders, defenders' own, and all of them.
+
+    `everyone` limits the all-events list to those classes (what the all-events detectors
+    want), so that the many events involving no one cost no `Routed`; None keeps every event.
+    """
     targeted: list[Routed] = []
     own: list[Routed] = []
-    everyone: list[Routed] = []
+    all_events: list[Routed] = []
     defender_for = index.defender_for
     for event in events:
-        targets = tuple(
-            defender
-            for defender in (defender_for(target) for target in event.targets)
-            if defender is not None
-        )
+        targets: tuple[ProtectedDefender, ...] = ()
+        if event.targets:
+            found = [item for item in map(defender_for, event.targets) if item is not None]
+            targets = tuple(found) if found else ()
         actor = None
         if event.actor is not None and type(event) in _ACTOR_CLASSES:
             actor = defender_for(event.actor)
+        wanted = everyone is None or type(event) in everyone
+        if not (targets or wanted) and actor is None:
+            continue  # involves no defender and no all-events detector wants it
         routed = Routed(event, targets, actor)
-        everyone.append(routed)
+        if wanted:
+            all_events.append(routed)
         if targets:
             targeted.append(routed)
         if actor is not None:
             own.append(routed)
-    return {Scope.TARGETED: targeted, Scope.OWN_ACCOUNT: own, Scope.EVERYONE: everyone}
+    return {Scope.TARGETED: targeted, Scope.OWN_ACCOUNT: own, Scope.EVERYONE: all_events}
