@@ -87,8 +87,9 @@ def test_scoring_separates_true_false_and_cross_detections(
     assert score.precision < 0.5
 
 
-def test_the_default_detectors_meet_the_targets(scenario: scenarios.Scenario) -> None:
-    result = runner.evaluate(scenario)
+def test_the_default_detectors_meet_the_targets_on_the_default_scenario() -> None:
+    # The target: precision and recall >= 0.9 for detectors 2 to 8 on the default mix.
+    result = runner.evaluate(scenarios.generate())
     for score in result.scores:
         if score.detector is DetectorKind.TARGETED_ABUSE:
             continue  # measured per language on its own labelled set

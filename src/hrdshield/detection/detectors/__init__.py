@@ -6,18 +6,22 @@ from collections.abc import Callable
 from typing import Any
 
 from hrdshield.detection.detectors import (
+    account_takeover,
     doxxing,
     impersonation,
     malicious_link,
     mass_reporting,
     pile_on,
+    shutdown,
     smear,
 )
+from hrdshield.detection.detectors.account_takeover import AccountTakeoverDetector
 from hrdshield.detection.detectors.doxxing import DoxxingDetector
 from hrdshield.detection.detectors.impersonation import ImpersonationDetector
 from hrdshield.detection.detectors.malicious_link import MaliciousLinkDetector
 from hrdshield.detection.detectors.mass_reporting import MassReportingDetector
 from hrdshield.detection.detectors.pile_on import PileOnDetector
+from hrdshield.detection.detectors.shutdown import ShutdownDetector
 from hrdshield.detection.detectors.smear import SmearCampaignDetector
 from hrdshield.detection.enums import DetectorKind
 from hrdshield.detection.pipeline import Detector
@@ -30,6 +34,8 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     DetectorKind.PILE_ON.value: pile_on.DEFAULTS,
     DetectorKind.SMEAR_CAMPAIGN.value: smear.DEFAULTS,
     DetectorKind.MASS_REPORTING.value: mass_reporting.DEFAULTS,
+    DetectorKind.ACCOUNT_TAKEOVER.value: account_takeover.DEFAULTS,
+    DetectorKind.SHUTDOWN.value: shutdown.DEFAULTS,
 }
 """Each detector's default thresholds, by the name used in the thresholds file."""
 
@@ -51,6 +57,8 @@ def default_detectors(
         ImpersonationDetector(),
         PileOnDetector(),
         MassReportingDetector(),
+        AccountTakeoverDetector(),
+        ShutdownDetector(),
     ]
 
 

@@ -51,7 +51,7 @@ class SmearThresholds:
     min_accounts: int = 5  # distinct accounts with near-duplicate texts
     high_risk_min_accounts: int = 4
     similarity: float = 0.5  # estimated Jaccard similarity of character 5-gram sets
-    min_text_chars: int = 40  # shorter normalised texts ("thank you", "stay strong") not compared
+    min_text_chars: int = 30  # shorter normalised texts ("thank you", "stay strong") not compared
     sync_minutes: int = 15  # a synchronised burst: accounts within this span
     sync_min_accounts: int = 8  # a shared link or hashtag needs this many accounts in a burst
     min_sync_share: float = 0.6  # ... holding this share of its accounts in the window

@@ -179,7 +179,7 @@ def smear(
         elif edit == 2:
             text = text.replace(".", "!!") + " 😡"
         elif edit == 3:
-            text = "RT " + text + " #truth"
+            text = "Read this: " + text + " #truth"
         at = start + timedelta(minutes=rng.uniform(0, 90))
         attack.event_ids.add(builder.text("mention", at, person, text, (target,)))
     return attack
