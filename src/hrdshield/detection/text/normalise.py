@@ -28,6 +28,9 @@ from functools import cached_property
 
 from hrdshield.detection.text.enums import Evasion
 
+#: Part of every model directory: a change to what normalisation outputs invalidates models.
+NORMALISER_VERSION = 1
+
 _INVISIBLE = (
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f"
