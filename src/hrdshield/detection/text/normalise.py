@@ -102,7 +102,7 @@ _LEET_WORD_RE = re.compile(r"[\w@$!|€]+")
 # ("covid19", "g20"), and a digit before a word ("4chan").
 _NOT_LEET_RE = re.compile(
     r"\d+(?:st|nd|rd|th|er|eme|e|o|a|s|k|m|km|kg|g|gb|mb|h|hs|hrs?|min|x|am|pm|px|p|d|v)"
-    r"|[^\W\d_]+\d{2,}|\d{2,}[^\W\d_]+|\d[^\W\d_]{3,}|[^\W\d_]\d+"
+    r"|[^\W\d_]+\d+|\d{2,}[^\W\d_]+|\d[^\W\d_]{3,}"
 )
 
 # Three or more single letters split by one separator each: "k i l l", "k.i.l.l", "k-1-l-l".
