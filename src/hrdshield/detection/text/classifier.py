@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -46,6 +47,7 @@ MODEL_FORMAT = "hrdshield-abuse-linear"
 MODEL_FORMAT_VERSION = 1
 METADATA_FILE = "model.json"
 WEIGHTS_FILE = "weights.npy"
+_WORD_RE = re.compile(r"\w+")
 
 
 class ModelError(ValueError):
@@ -79,7 +81,8 @@ class StaticClassifier:
         if len(texts) != len(langs):
             raise ValueError("texts and langs must have the same length")
         return [
-            self.hit if set(normalise(text).split()) & self.words else self.miss for text in texts
+            self.hit if set(_WORD_RE.findall(normalise(text))) & self.words else self.miss
+            for text in texts
         ]
 
 

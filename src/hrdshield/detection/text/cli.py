@@ -103,10 +103,10 @@ def classify(runtime: Runtime, model_directory: Path | None, batch_size: int) ->
         scorer = AbuseScorer.from_model_directory(directory, batch_size=batch_size)
     except ModelError as error:
         raise click.ClickException(str(error)) from error
-    output = click.get_text_stream("stdout")
+    output = sys.stdout
     pending: list[tuple[int, Any]] = []
     failed = total = 0
-    for number, line in _lines(click.get_text_stream("stdin")):
+    for number, line in _lines(sys.stdin):
         total += 1
         try:
             pending.append((number, _parse(line)))

@@ -92,13 +92,15 @@ class TransformerClassifier:
                 f"{directory}: no .safetensors weights; pickled weights are never loaded"
             )
         self._torch, transformers = _offline_imports()
+        from safetensors import SafetensorError  # noqa: PLC0415  (installed with transformers)
+
         options = {"local_files_only": True, "trust_remote_code": False}
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(directory, **options)
             self._model = transformers.AutoModelForSequenceClassification.from_pretrained(
                 directory, use_safetensors=True, **options
             )
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as error:
             raise ModelError(f"{directory}: cannot load the transformer: {error}") from error
         self._model.eval()
         labels = {int(key): str(value) for key, value in self._model.config.id2label.items()}
