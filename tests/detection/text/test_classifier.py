@@ -157,13 +157,11 @@ def test_directories_that_are_not_models_are_refused(tmp_path: Path) -> None:
 
 
 def test_the_setting_names_a_model_directory(tmp_path: Path) -> None:
-    settings = load_settings(
-        environ={"HRDSHIELD_ABUSE_MODEL": str(tmp_path)}, data_dir=tmp_path
-    )
+    settings = load_settings(environ={"HRDSHIELD_ABUSE_MODEL": str(tmp_path)}, data_dir=tmp_path)
     assert settings.abuse_model == tmp_path
     assert load_settings(environ={"HRDSHIELD_ABUSE_MODEL": ""}).abuse_model is None
     assert load_settings(environ={}).abuse_model is None
-    with pytest.raises(ConfigError, match="HRDSHIELD_ABUSE_MODEL: .*no such model directory"):
+    with pytest.raises(ConfigError, match=r"HRDSHIELD_ABUSE_MODEL: .*no such model directory"):
         load_settings(environ={"HRDSHIELD_ABUSE_MODEL": str(tmp_path / "missing")})
     assert default_model_directory().is_dir()
 
@@ -193,9 +191,7 @@ def test_labelled_files_are_read_with_licence_filters(tmp_path: Path) -> None:
         ('{"text": "x", "label": 1, "lang": "de"}', "line 2: lang must be one of"),
     ],
 )
-def test_bad_training_lines_name_the_file_and_line(
-    tmp_path: Path, line: str, message: str
-) -> None:
+def test_bad_training_lines_name_the_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "rows.jsonl"
     path.write_text('{"text": "fine", "label": 0}\n' + line + "\n", encoding="utf-8")
     with pytest.raises(TrainingDataError, match=message):

@@ -37,7 +37,8 @@ def test_classify_writes_one_line_per_input_line(tmp_path: Path) -> None:
         {"id": "en.doxxing.know-where", "category": "doxxing", "weight": 0.9, "span": [3, 22]}
     ]
     assert (second["lang"], second["category"]) == ("es", "doxxing")
-    assert isinstance(first["score"], float) and first["score"] >= 0.9
+    assert isinstance(first["score"], float)
+    assert first["score"] >= 0.9
     assert (third["line"], third["id"], third["rules"]) == (3, 3, [])
     assert third["score"] < 0.5
     assert {"classifier_score", "classifier", "why", "evasions", "contexts"} <= set(first)
@@ -80,8 +81,20 @@ def test_model_train_writes_a_model_that_classify_loads(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "labelled.jsonl", labelled_rows(3))
     out = tmp_path / "model"
     result = _run(
-        ["model", "train", "--data", str(data), "--out", str(out), "--folds", "3",
-         "--bits", "16", "--name", "helpline"],
+        [
+            "model",
+            "train",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--folds",
+            "3",
+            "--bits",
+            "16",
+            "--name",
+            "helpline",
+        ],
         tmp_path,
     )
     assert result.exit_code == 0, result.output
@@ -114,8 +127,7 @@ def test_model_train_defaults_to_the_data_folder_and_adds_synthetic_examples(
 ) -> None:
     data = write_jsonl(tmp_path / "labelled.jsonl", labelled_rows(1))
     result = _run(
-        ["model", "train", "--data", str(data), "--with-synthetic", "--folds", "2",
-         "--bits", "16"],
+        ["model", "train", "--data", str(data), "--with-synthetic", "--folds", "2", "--bits", "16"],
         tmp_path,
     )
     assert result.exit_code == 0, result.output

@@ -135,7 +135,10 @@ def _lexicon_file(rule: str, language: str = "en") -> str:
     return f'language = "{language}"\n\n[[rule]]\n{rule}\n'
 
 
-GOOD_RULE = 'id = "en.threat.x"\ncategory = "threat"\nweight = 0.5\npatterns = ["kill you"]\nexamples = ["kill you"]'
+GOOD_RULE = (
+    'id = "en.threat.x"\ncategory = "threat"\nweight = 0.5\n'
+    'patterns = ["kill you"]\nexamples = ["kill you"]'
+)
 
 
 def test_a_valid_file_parses() -> None:

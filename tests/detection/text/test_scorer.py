@@ -58,7 +58,12 @@ def test_an_assessment_says_what_matched_where_and_why(lexicon: Lexicon) -> None
     assert "digits or symbols for letters" in result.explanation
     record = result.as_dict()
     assert record["rules"] == [
-        {"id": "en.doxxing.know-where", "category": "doxxing", "weight": 0.9, "span": list(hit.span)}
+        {
+            "id": "en.doxxing.know-where",
+            "category": "doxxing",
+            "weight": 0.9,
+            "span": list(hit.span),
+        }
     ]
     assert record["lang"] == "en"
     assert record["category"] == "doxxing"

@@ -37,11 +37,15 @@ def _tiny_model(directory: Path, *, labels: dict[int, str], bias: list[float]) -
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
     tokenizer.decoder = decoders.Metaspace()
     tokenizer.train_from_iterator(
-        CORPUS * 3, trainers.UnigramTrainer(vocab_size=150, special_tokens=SPECIAL, unk_token="<unk>")
+        CORPUS * 3,
+        trainers.UnigramTrainer(vocab_size=150, special_tokens=SPECIAL, unk_token="<unk>"),
     )
     tokenizer.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>",
-        special_tokens=[("<s>", tokenizer.token_to_id("<s>")), ("</s>", tokenizer.token_to_id("</s>"))],
+        special_tokens=[
+            ("<s>", tokenizer.token_to_id("<s>")),
+            ("</s>", tokenizer.token_to_id("</s>")),
+        ],
     )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,

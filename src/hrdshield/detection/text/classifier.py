@@ -161,38 +161,48 @@ class LinearModel:
     @classmethod
     def load(cls, directory: Path) -> LinearModel:
         """Load a model directory written by `save`, checking format, versions and checksums."""
-        metadata_path = directory / METADATA_FILE
-        try:
-            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise ModelError(f"{directory}: no {METADATA_FILE}; not a model directory") from error
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ModelError(f"{metadata_path}: not valid JSON: {error}") from error
-        if not isinstance(metadata, dict) or metadata.get("format") != MODEL_FORMAT:
-            raise ModelError(f"{metadata_path}: not a {MODEL_FORMAT} model")
-        _check_versions(metadata, metadata_path)
-        features = metadata.get("features", {})
-        bits = features.get("bits")
-        if not isinstance(bits, int) or not 10 <= bits <= 24:
-            raise ModelError(f"{metadata_path}: features.bits must be an integer from 10 to 24")
-        if features.get("languages") != list(LANGUAGES):
-            raise ModelError(f"{metadata_path}: trained for other languages; retrain it")
-        weights_path = directory / WEIGHTS_FILE
-        expected = metadata.get("files", {}).get(WEIGHTS_FILE)
-        if not weights_path.is_file():
-            raise ModelError(f"{directory}: {WEIGHTS_FILE} is missing")
-        if expected != _sha256(weights_path):
-            raise ModelError(f"{weights_path}: checksum differs from {METADATA_FILE}")
-        try:
-            weights = np.load(weights_path, allow_pickle=False)
-        except ValueError as error:
-            raise ModelError(f"{weights_path}: not a plain numpy array: {error}") from error
-        intercept = metadata.get("intercept")
-        if not isinstance(intercept, int | float) or not math.isfinite(intercept):
-            raise ModelError(f"{metadata_path}: intercept must be a number")
-        if weights.dtype != np.float32 or not np.isfinite(weights).all():
-            raise ModelError(f"{weights_path}: weights must be finite float32 values")
-        return cls(weights=weights, intercept=intercept, bits=bits, metadata=metadata)
+        metadata = _read_metadata(directory)
+        bits = metadata["features"]["bits"]
+        weights = _read_weights(directory, metadata.get("files", {}).get(WEIGHTS_FILE))
+        return cls(weights=weights, intercept=metadata["intercept"], bits=bits, metadata=metadata)
+
+
+def _read_metadata(directory: Path) -> dict[str, Any]:
+    path = directory / METADATA_FILE
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ModelError(f"{directory}: no {METADATA_FILE}; not a model directory") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelError(f"{path}: not valid JSON: {error}") from error
+    if not isinstance(metadata, dict) or metadata.get("format") != MODEL_FORMAT:
+        raise ModelError(f"{path}: not a {MODEL_FORMAT} model")
+    _check_versions(metadata, path)
+    features = metadata.get("features", {})
+    bits = features.get("bits")
+    if not isinstance(bits, int) or not 10 <= bits <= 24:
+        raise ModelError(f"{path}: features.bits must be an integer from 10 to 24")
+    if features.get("languages") != list(LANGUAGES):
+        raise ModelError(f"{path}: trained for other languages; retrain it")
+    intercept = metadata.get("intercept")
+    if not isinstance(intercept, int | float) or not math.isfinite(intercept):
+        raise ModelError(f"{path}: intercept must be a number")
+    return metadata
+
+
+def _read_weights(directory: Path, expected_sha256: object) -> np.ndarray:
+    path = directory / WEIGHTS_FILE
+    if not path.is_file():
+        raise ModelError(f"{directory}: {WEIGHTS_FILE} is missing")
+    if expected_sha256 != _sha256(path):
+        raise ModelError(f"{path}: checksum differs from {METADATA_FILE}")
+    try:
+        weights = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise ModelError(f"{path}: not a plain numpy array: {error}") from error
+    if weights.dtype != np.float32 or not np.isfinite(weights).all():
+        raise ModelError(f"{path}: weights must be finite float32 values")
+    return np.asarray(weights)
 
 
 def _check_versions(metadata: dict[str, Any], where: Path) -> None:

@@ -1,4 +1,4 @@
-"""The ``hrdshield classify`` and ``hrdshield model train`` commands; registered by ``hrdshield.cli``.
+"""The ``hrdshield classify`` and ``hrdshield model train`` commands (registered in ``cli.py``).
 
 ``classify`` turns the scorer into a filter over JSON lines, so that any labelled set can be
 measured with the exact code the detector runs. A bad input line gets its own error line and the
@@ -29,21 +29,25 @@ MAX_LINE_CHARS = 100_000
 SYNTHETIC_EXAMPLES = "examples/synthetic.jsonl"
 
 
+class BadLine(Exception):
+    """An input line that cannot be scored; the message is written on its output line."""
+
+
 def _parse(line: str) -> tuple[str, str | None, dict[str, Any]]:
-    """Return text, lang and pass-through fields of one input line, or raise ValueError."""
+    """Return text, lang and pass-through fields of one input line, or raise BadLine."""
     if len(line) > MAX_LINE_CHARS:
-        raise ValueError(f"line longer than {MAX_LINE_CHARS} characters")
+        raise BadLine(f"line longer than {MAX_LINE_CHARS} characters")
     try:
         value = json.loads(line)
     except json.JSONDecodeError as error:
-        raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from error
+        raise BadLine(f"not valid JSON ({error.msg} at column {error.colno})") from error
     if not isinstance(value, dict):
-        raise ValueError("expected a JSON object with a text field")
+        raise BadLine("expected a JSON object with a text field")
     text, lang = value.get("text"), value.get("lang")
     if not isinstance(text, str):
-        raise ValueError("text must be a string")
+        raise BadLine("text must be a string")
     if lang is not None and not isinstance(lang, str):
-        raise ValueError("lang must be a string or absent")
+        raise BadLine("lang must be a string or absent")
     extra = {key: value[key] for key in ("id", "label") if key in value}
     return text, (lang.strip().lower() or None) if lang else None, extra
 
@@ -58,15 +62,11 @@ def _write(output: IO[str], record: dict[str, Any]) -> None:
     output.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _flush(
-    scorer: AbuseScorer, pending: list[tuple[int, Any]], output: IO[str]
-) -> None:
+def _flush(scorer: AbuseScorer, pending: list[tuple[int, Any]], output: IO[str]) -> None:
     """Score the valid lines of a batch together, then write every line's result in order."""
     valid = [(number, item) for number, item in pending if not isinstance(item, str)]
     assessments = iter(
-        scorer.score_batch(
-            [item[0] for _, item in valid], [item[1] for _, item in valid]
-        )
+        scorer.score_batch([item[0] for _, item in valid], [item[1] for _, item in valid])
     )
     for number, item in pending:
         if isinstance(item, str):
@@ -110,7 +110,7 @@ def classify(runtime: Runtime, model_directory: Path | None, batch_size: int) ->
         total += 1
         try:
             pending.append((number, _parse(line)))
-        except ValueError as error:
+        except BadLine as error:
             failed += 1
             pending.append((number, str(error)))
         if len(pending) >= batch_size:
@@ -169,14 +169,27 @@ def _prepare_output(out: Path, *, force: bool) -> None:
     help='Train only on rows whose "license" field is this; repeat to allow several.',
 )
 @click.option(
-    "--with-synthetic", is_flag=True, help="Add the project's synthetic examples and hard negatives."
+    "--with-synthetic",
+    is_flag=True,
+    help="Add the project's synthetic examples and hard negatives.",
 )
 @click.option("--name", default="operator", show_default=True, help="Name recorded in the model.")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20))
-@click.option("--bits", default=20, show_default=True, type=click.IntRange(16, 24),
-              help="Hash 2**bits n-gram features (20: a 4 MB model).")
-@click.option("--c", "regularisation", default=4.0, show_default=True,
-              type=click.FloatRange(0.001, 1000.0), help="Inverse regularisation strength.")
+@click.option(
+    "--bits",
+    default=20,
+    show_default=True,
+    type=click.IntRange(16, 24),
+    help="Hash 2**bits n-gram features (20: a 4 MB model).",
+)
+@click.option(
+    "--c",
+    "regularisation",
+    default=4.0,
+    show_default=True,
+    type=click.FloatRange(0.001, 1000.0),
+    help="Inverse regularisation strength.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--force", is_flag=True, help="Replace an existing model directory.")
 @click.pass_obj
@@ -229,7 +242,12 @@ def train(
             length=training.steps(folds), label="cross-validating and training", file=sys.stderr
         ) as bar:
             result = training.train(
-                rows, name=name, bits=bits, c=regularisation, folds=folds, seed=seed,
+                rows,
+                name=name,
+                bits=bits,
+                c=regularisation,
+                folds=folds,
+                seed=seed,
                 progress=bar.update,
             )
     except training.TrainingDataError as error:

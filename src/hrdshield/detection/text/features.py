@@ -34,7 +34,8 @@ def _mix(values: np.ndarray) -> np.ndarray:
     values = values * _MIX_1
     values = values ^ (values >> np.uint64(27))
     values = values * _MIX_2
-    return values ^ (values >> np.uint64(31))
+    mixed: np.ndarray = values ^ (values >> np.uint64(31))
+    return mixed
 
 
 def ngram_matrix(texts: Sequence[str], *, bits: int) -> sp.csr_matrix:

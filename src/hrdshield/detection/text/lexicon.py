@@ -124,32 +124,32 @@ def _word(token: str, where: str) -> _Word:
 
 def _parse(template: str, where: str) -> list[_Element]:
     elements: list[_Element] = []
-    tokens = [token for token in _TOKEN_RE.findall(template) if not token.isspace()]
+    tokens = [part for part in _TOKEN_RE.findall(template) if not part.isspace()]
     position = 0
     while position < len(tokens):
-        token = tokens[position]
-        if token == "~":
+        part = tokens[position]
+        if part == "~":
             elements.append(_Element(choices=(), optional=True, gap=True))
-        elif token == "(":
+        elif part == "(":
             closing = tokens.index(")", position) if ")" in tokens[position:] else -1
             inner = tokens[position + 1 : closing]
             if closing < 0 or "(" in inner or "~" in inner:
                 raise LexiconError(f"{where}: unbalanced or nested group in {template!r}")
             choices: list[tuple[_Word, ...]] = [()]
-            for part in inner:
-                if part == "|":
+            for item in inner:
+                if item == "|":
                     choices.append(())
                 else:
-                    choices[-1] = (*choices[-1], _word(part, where))
+                    choices[-1] = (*choices[-1], _word(item, where))
             present = tuple(choice for choice in choices if choice)
             if not present:
                 raise LexiconError(f"{where}: empty group in {template!r}")
             elements.append(_Element(present, optional=len(present) < len(choices)))
             position = closing
-        elif token in {")", "|"}:
-            raise LexiconError(f"{where}: {token!r} outside a group in {template!r}")
+        elif part in {")", "|"}:
+            raise LexiconError(f"{where}: {part!r} outside a group in {template!r}")
         else:
-            elements.append(_Element(((_word(token, where),),)))
+            elements.append(_Element(((_word(part, where),),)))
         position += 1
     if not elements or all(element.optional for element in elements):
         raise LexiconError(f"{where}: the pattern {template!r} can match nothing")
@@ -280,10 +280,9 @@ def parse_lexicon(content: str, *, source: str) -> list[Rule]:
     unknown = set(document) - {"language", "rule", "context"}
     if unknown:
         raise LexiconError(f"{source}: unknown top-level keys {', '.join(sorted(unknown))}")
-    rules = [
-        _rule(entry, language, source, context=False) for entry in document.get("rule", [])
-    ] + [_rule(entry, language, source, context=True) for entry in document.get("context", [])]
-    return rules
+    return [_rule(entry, language, source, context=False) for entry in document.get("rule", [])] + [
+        _rule(entry, language, source, context=True) for entry in document.get("context", [])
+    ]
 
 
 class Lexicon:

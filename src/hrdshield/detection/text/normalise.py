@@ -82,15 +82,11 @@ _CONFUSABLE_CHAR_RE = re.compile("[\u0131\u0251\u0261\u01c0]")
 
 # Cyrillic and Greek letters that look like Latin ones, and the reverse, for words that mix
 # scripts ("kіll" with a Cyrillic i, "xуй" with a Latin x).
-_TO_LATIN = dict(
-    zip("аеорсухкмтвнізјѕԁαοικρτυεχνω", "aeopcyxkmtbhi3jsdaoikptuexvw", strict=True)
-)
+_TO_LATIN = dict(zip("аеорсухкмтвнізјѕԁαοικρτυεχνω", "aeopcyxkmtbhi3jsdaoikptuexvw", strict=True))
 _TO_CYRILLIC = dict(zip("aeopcyxkmtbh3u", "аеорсухкмтвнзи", strict=True))
 _CYRILLIC_OR_GREEK_RE = re.compile("[\u0370-\u03ff\u0400-\u04ff]")
 _LATIN_RE = re.compile("[a-z]")
-_MIXED_SCRIPT_RE = re.compile(
-    r"(?<!\w)(?=\w*[a-z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w+"
-)
+_MIXED_SCRIPT_RE = re.compile(r"(?<!\w)(?=\w*[a-z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w+")
 
 _LATIN_LEET = dict(zip("0134578@$!|€9", "oieastbasileg", strict=True))
 _CYRILLIC_LEET = dict(zip("0346@", "озчба", strict=True))

@@ -112,7 +112,7 @@ def explain(
     parts = []
     for hit in match.hits:
         parts.append(
-            f'rule {hit.rule_id} ({hit.category.value}, weight {hit.weight:.2f}) matched '
+            f"rule {hit.rule_id} ({hit.category.value}, weight {hit.weight:.2f}) matched "
             f'"{_quote(text, hit.span)}" at {hit.span[0]}-{hit.span[1]}'
         )
     if not match.hits:
@@ -162,7 +162,9 @@ class AbuseScorer:
         results: list[Assessment] = []
         for start in range(0, len(texts), self.batch_size):
             chunk = [text[:MAX_TEXT_CHARS] for text in texts[start : start + self.batch_size]]
-            given = list(langs[start : start + self.batch_size]) if langs else [None] * len(chunk)
+            given: list[str | None] = (
+                list(langs[start : start + self.batch_size]) if langs else [None] * len(chunk)
+            )
             results.extend(self._score_chunk(chunk, given))
         return results
 
@@ -181,11 +183,11 @@ class AbuseScorer:
         if len(classifier_scores) != len(texts):
             raise RuntimeError(f"{self.classifier.name} returned a wrong number of scores")
         results = []
-        for text, guess, classifier_score in zip(texts, languages, classifier_scores, strict=True):
+        for text, guess, raw_score in zip(texts, languages, classifier_scores, strict=True):
             normalised = normalise_with_evasions(text)
             match = self.lexicon.match(normalised, guess.language)
             from_lexicon = lexicon_score(match)
-            classifier_score = min(1.0, max(0.0, float(classifier_score)))
+            classifier_score = min(1.0, max(0.0, float(raw_score)))
             score = combine(from_lexicon, classifier_score) if normalised.text else 0.0
             evasions = tuple(sorted(normalised.evasions, key=lambda evasion: evasion.name))
             results.append(

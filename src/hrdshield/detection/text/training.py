@@ -77,7 +77,9 @@ class Quality:
 
 def quality(labels: Sequence[int], predicted: Sequence[bool]) -> Quality:
     """Compute precision, recall and F1 of binary predictions (0 where undefined)."""
-    true_positives = sum(1 for label, guess in zip(labels, predicted, strict=True) if label and guess)
+    true_positives = sum(
+        1 for label, guess in zip(labels, predicted, strict=True) if label and guess
+    )
     predicted_positives = sum(1 for guess in predicted if guess)
     positives = sum(1 for label in labels if label)
     precision = true_positives / predicted_positives if predicted_positives else 0.0

@@ -48,7 +48,8 @@ def _offline_imports() -> tuple[Any, Any]:
             "a transformer model directory needs torch and transformers: "
             "pip install 'hrdshield[transformer]'"
         ) from error
-    transformers.utils.logging.disable_progress_bar()  # no progress bars in `classify` output
+    logging: Any = transformers.utils.logging
+    logging.disable_progress_bar()  # no progress bars in the output of `classify`
     return torch, transformers
 
 
@@ -122,7 +123,9 @@ class TransformerClassifier:
         torch = self._torch
         scores: list[float] = []
         for start in range(0, len(texts), self.batch_size):
-            chunk = [text if text.strip() else " " for text in texts[start : start + self.batch_size]]
+            chunk = [
+                text if text.strip() else " " for text in texts[start : start + self.batch_size]
+            ]
             encoded = self._tokenizer(
                 chunk,
                 padding=True,
