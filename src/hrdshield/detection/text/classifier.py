@@ -39,7 +39,7 @@ from hrdshield.detection.text.features import (
     FEATURES_VERSION,
     NGRAM_MAX,
     NGRAM_MIN,
-    feature_matrix,
+    ngram_matrix,
 )
 from hrdshield.detection.text.normalise import NORMALISER_VERSION, normalise
 
@@ -128,8 +128,17 @@ class LinearModel:
             raise ValueError("texts and langs must have the same length")
         if not texts:
             return []
-        matrix = feature_matrix([normalise(text) for text in texts], langs, bits=self.bits)
-        logits = matrix @ self.weights + self.intercept
+        # The same arithmetic as feature_matrix(...) @ weights, without building the language
+        # columns: each text adds the bias of its language, if known.
+        size = 1 << self.bits
+        matrix = ngram_matrix([normalise(text) for text in texts], bits=self.bits)
+        bias = np.array(
+            [
+                self.weights[size + LANGUAGES.index(lang)] if lang in LANGUAGES else 0.0
+                for lang in langs
+            ]
+        )
+        logits = matrix @ self.weights[:size] + bias + self.intercept
         return [float(value) for value in _sigmoid(np.asarray(logits, dtype=np.float64))]
 
     def save(self, directory: Path) -> None:

@@ -63,14 +63,17 @@ def ngram_matrix(texts: Sequence[str], *, bits: int) -> sp.csr_matrix:
             columns_parts.append((hashed[inside] & mask).astype(np.int64))
     rows = np.concatenate(rows_parts)
     columns = np.concatenate(columns_parts)
-    counts = sp.coo_matrix(
+    # Building CSR from (row, column) pairs adds up repeated n-grams of a text.
+    counts = sp.csr_matrix(
         (np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(len(texts), size)
-    ).tocsr()
-    counts.sum_duplicates()
+    )
     counts.data = np.log1p(counts.data)
-    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    per_row = np.diff(counts.indptr)
+    row_of_value = np.repeat(np.arange(len(texts)), per_row)
+    norms = np.sqrt(np.bincount(row_of_value, weights=counts.data**2, minlength=len(texts)))
     norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ counts)
+    counts.data /= np.repeat(norms, per_row).astype(np.float32)
+    return counts
 
 
 def language_matrix(langs: Sequence[str | None]) -> sp.csr_matrix:

@@ -13,7 +13,8 @@ of intent) and maps a span of the normalised text back to the original text. The
 computed only when asked for, by a second pass over the same steps, because most texts match
 nothing and need no map.
 
-This module must stay free of I/O and of any state but its character cache, and must never lose
+This module must stay free of I/O and of any state but its caches (of characters, and of the
+most recent short texts, in memory only), and must never lose
 text: every original character either survives, is folded, or is an invisible or combining
 character that carries no meaning.
 """
@@ -24,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from hrdshield.detection.text.enums import Evasion
 
@@ -93,7 +94,8 @@ _CYRILLIC_LEET = dict(zip("0346@", "озчба", strict=True))
 _LEET_SYMBOLS = frozenset("@$!|€")
 # A word holding a letter and, in the same word, a digit or a symbol used as a letter.
 _LEET_CANDIDATE_RE = re.compile(r"[^\W\d_][\w@$!|€]*[\d@$!|€]|[\d@$!|€][\w@$!|€]*[^\W\d_]")
-_LEET_WORD_RE = re.compile(r"[\w@$!|€]+")
+# Words holding a digit or a symbol used as a letter (only those need a look).
+_LEET_WORD_RE = re.compile(r"(?<![\w@$!|€])[\w@$!|€]*[\d@$!|€][\w@$!|€]*")
 # Words whose digits are digits: ordinals and units ("21st", "5km", "3eme"), names with a number
 # ("covid19", "g20"), and a digit before a word ("4chan").
 _NOT_LEET_RE = re.compile(
@@ -209,21 +211,32 @@ _CHARACTER_EVASIONS: tuple[tuple[re.Pattern[str], Evasion], ...] = (
 )
 
 
-def _run(text: str, evasions: set[Evasion] | None) -> str:
+def _analyse(text: str) -> tuple[str, frozenset[Evasion]]:
+    evasions = {evasion for pattern, evasion in _CHARACTER_EVASIONS if pattern.search(text)}
     folded = text.lower() if text.isascii() else text.translate(_FOLD)
     for step in _STEPS:
         if not step.applies(folded):
             continue
         changed = step.pattern.sub(step.replace, folded)
-        if evasions is not None and step.evasion is not None and changed != folded:
+        if step.evasion is not None and changed != folded:
             evasions.add(step.evasion)
         folded = changed
-    return folded.strip()
+    return folded.strip(), frozenset(evasions)
+
+
+# The scorer and the classifier both normalise each text of a batch; the second time is free.
+# Only short texts are kept, and only the most recent ones, in this process's memory.
+_analyse_recent = lru_cache(maxsize=4096)(_analyse)
+_CACHED_CHARS = 2_000
+
+
+def _analysed(text: str) -> tuple[str, frozenset[Evasion]]:
+    return _analyse_recent(text) if len(text) <= _CACHED_CHARS else _analyse(text)
 
 
 def normalise(text: str) -> str:
     """Return the text folded for matching: lower case, plain letters, evasions undone."""
-    return _run(text, None)
+    return _analysed(text)[0]
 
 
 @dataclass(frozen=True)
@@ -248,9 +261,8 @@ class Normalised:
 
 def normalise_with_evasions(text: str) -> Normalised:
     """Normalise a text and say which evasions were undone."""
-    evasions = {evasion for pattern, evasion in _CHARACTER_EVASIONS if pattern.search(text)}
-    folded = _run(text, evasions)
-    return Normalised(original=text, text=folded, evasions=frozenset(evasions))
+    folded, evasions = _analysed(text)
+    return Normalised(original=text, text=folded, evasions=evasions)
 
 
 def _tracked(text: str) -> tuple[list[int], list[int]]:
