@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hrdshield import migrate as migrations
 from hrdshield.config import ConfigError, Settings, load_settings
 from hrdshield.db import make_engine, make_session_factory
-from hrdshield.detection.text.cli import classify as classify_command
-from hrdshield.detection.text.cli import model as model_commands
+from hrdshield.detection.text import cli as text_commands
 from hrdshield.notify.cli import notify as notify_commands
 from hrdshield.security.crypto import (
     Keyring,
@@ -275,5 +274,5 @@ def demo_code() -> None:
 
 
 main.add_command(notify_commands)
-main.add_command(classify_command)
-main.add_command(model_commands)
+main.add_command(text_commands.classify)
+main.add_command(text_commands.model)

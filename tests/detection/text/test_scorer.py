@@ -179,3 +179,13 @@ def test_language_identification() -> None:
     assert [guess.language for guess in guesses] == ["en", "es", "fr", "ar", "ru", "pt"]
     assert identify("ok").language is None
     assert identify("@user URL !!!").language is None
+
+
+def test_the_package_exports_the_interface_lazily() -> None:
+    from hrdshield.detection import text  # noqa: PLC0415
+
+    assert text.AbuseScorer is AbuseScorer
+    assert text.Category is Category
+    assert set(text.__all__) <= set(dir(text)) | set(text._MODULE_OF)
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        text.missing  # noqa: B018

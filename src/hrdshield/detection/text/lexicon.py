@@ -336,10 +336,10 @@ class Lexicon:
     def candidates(self, text: str, lang: str | None) -> list[Rule]:
         """Return the rules whose anchor word occurs in a normalised text."""
         keyed, always = self._indexes[lang if lang in LANGUAGES else None]
-        tokens = _WORD_PIECE_RE.findall(_squash(text))
+        tokens = set(_WORD_PIECE_RE.findall(_squash(text)))
+        long = [token for token in tokens if len(token) >= 3]
         keys = {f"w:{token}" for token in tokens}
-        keys.update(f"p:{token[:3]}" for token in tokens if len(token) >= 3)
-        keys.update(f"s:{token[-3:]}" for token in tokens if len(token) >= 3)
+        keys.update([f"p:{token[:3]}" for token in long] + [f"s:{token[-3:]}" for token in long])
         found = list(always)
         for key in keys & keyed.keys():
             found.extend(rule for rule in keyed[key] if rule not in found)

@@ -239,6 +239,11 @@ def normalise(text: str) -> str:
     return _analysed(text)[0]
 
 
+def forget_recent() -> None:
+    """Drop the cache of recently normalised texts (for benchmarks and memory-shy callers)."""
+    _analyse_recent.cache_clear()
+
+
 @dataclass(frozen=True)
 class Normalised:
     """A text, its normalised form, the evasions undone, and a map back to the original."""
