@@ -12,7 +12,7 @@ from hrdshield import cli
 from tests.detection.text.conftest import labelled_rows, write_jsonl
 
 
-def _run(arguments: list[str], tmp_path: Path, stdin: str = "") -> Result:
+def _run(arguments: list[str], tmp_path: Path, stdin: str | bytes = "") -> Result:
     environment = {"HRDSHIELD_DATA_DIR": str(tmp_path / "data")}
     return CliRunner().invoke(cli.main, arguments, input=stdin, env=environment)
 
@@ -57,10 +57,12 @@ def test_malformed_lines_get_their_own_error_and_the_stream_goes_on(tmp_path: Pa
             '{"text": "good morning", "lang": "EN"}',
         ]
     )
-    result = _run(["classify"], tmp_path, stdin)
+    not_utf8 = (stdin + "\n").encode() + b'{"text": "caf\xe9"}\n'
+    result = _run(["classify"], tmp_path, not_utf8)
     assert result.exit_code == 1
     records = _records(result.stdout)
-    assert [record["line"] for record in records] == [1, 2, 3, 4, 5, 6, 8]
+    assert [record["line"] for record in records] == [1, 2, 3, 4, 5, 6, 8, 9]
+    assert records[7]["error"] == "not UTF-8 text (byte 14)"
     assert records[0]["category"] == "threat"
     assert records[1]["error"].startswith("not valid JSON")
     assert records[2]["error"] == "expected a JSON object with a text field"
@@ -68,7 +70,7 @@ def test_malformed_lines_get_their_own_error_and_the_stream_goes_on(tmp_path: Pa
     assert records[4]["error"] == "text must be a string"
     assert records[5]["error"] == "lang must be a string or absent"
     assert records[6]["lang"] == "en"
-    assert "5 of 7 lines could not be read" in result.stderr
+    assert "6 of 8 lines could not be read" in result.stderr
 
 
 def test_classify_refuses_a_directory_that_is_not_a_model(tmp_path: Path) -> None:

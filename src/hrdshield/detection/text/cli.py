@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hrdshield.detection.text.scorer import AbuseScorer
     from hrdshield.detection.text.training import Quality
 
-MAX_LINE_CHARS = 100_000
+MAX_LINE_BYTES = 400_000
 SYNTHETIC_EXAMPLES = "examples/synthetic.jsonl"
 
 
@@ -33,10 +33,14 @@ class BadLine(Exception):
     """An input line that cannot be scored; the message is written on its output line."""
 
 
-def _parse(line: str) -> tuple[str, str | None, dict[str, Any]]:
+def _parse(raw: bytes) -> tuple[str, str | None, dict[str, Any]]:
     """Return text, lang and pass-through fields of one input line, or raise BadLine."""
-    if len(line) > MAX_LINE_CHARS:
-        raise BadLine(f"line longer than {MAX_LINE_CHARS} characters")
+    if len(raw) > MAX_LINE_BYTES:
+        raise BadLine(f"line longer than {MAX_LINE_BYTES} bytes")
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadLine(f"not UTF-8 text (byte {error.start + 1})") from error
     try:
         value = json.loads(line)
     except json.JSONDecodeError as error:
@@ -52,7 +56,7 @@ def _parse(line: str) -> tuple[str, str | None, dict[str, Any]]:
     return text, (lang.strip().lower() or None) if lang else None, extra
 
 
-def _lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     for number, line in enumerate(stream, start=1):
         if line.strip():
             yield number, line
@@ -106,7 +110,7 @@ def classify(runtime: Runtime, model_directory: Path | None, batch_size: int) ->
     output = sys.stdout
     pending: list[tuple[int, Any]] = []
     failed = total = 0
-    for number, line in _lines(sys.stdin):
+    for number, line in _lines(sys.stdin.buffer):
         total += 1
         try:
             pending.append((number, _parse(line)))

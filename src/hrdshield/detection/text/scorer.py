@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hrdshield.detection.text.classifier import AbuseClassifier, load_classifier
@@ -149,7 +150,7 @@ class AbuseScorer:
         self.threshold = threshold
 
     @classmethod
-    def from_model_directory(cls, directory: Any = None, **options: Any) -> AbuseScorer:
+    def from_model_directory(cls, directory: Path | None = None, **options: Any) -> AbuseScorer:
         """Build the scorer with the shipped lexicon and the model in a directory (or default)."""
         return cls(classifier=load_classifier(directory), lexicon=Lexicon.default(), **options)
 
