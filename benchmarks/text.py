@@ -84,6 +84,9 @@ def throughput(texts: list[str], batch_size: int, per_call: int) -> dict[str, di
         "linear model, one text per call": _rate(
             len(sample), lambda: [model.score_batch([text], [None]) for text in sample]
         ),
+        "scorer, one 20,000-letter word (worst case)": _rate(
+            1, lambda: scorer.score_batch(["a" * 20_000]), repeat=1
+        ),
         "language identification": _rate(len(texts), lambda: identify_batch(texts)),
         "normalisation": _rate(len(texts), lambda: [normalise(text) for text in texts]),
         "lexicon, language known": _rate(

@@ -92,8 +92,9 @@ _MIXED_SCRIPT_RE = re.compile(r"(?<!\w)(?=\w*[a-z])(?=\w*[\u0370-\u03ff\u0400-\u
 _LATIN_LEET = dict(zip("0134578@$!|€9", "oieastbasileg", strict=True))
 _CYRILLIC_LEET = dict(zip("0346@", "озчба", strict=True))
 _LEET_SYMBOLS = frozenset("@$!|€")
-# A word holding a letter and, in the same word, a digit or a symbol used as a letter.
-_LEET_CANDIDATE_RE = re.compile(r"[^\W\d_][\w@$!|€]*[\d@$!|€]|[\d@$!|€][\w@$!|€]*[^\W\d_]")
+# A digit or a symbol that may stand for a letter. (A pattern for "a word with a letter and a
+# digit" would backtrack quadratically on a long word; the step's own pattern does not.)
+_LEET_CANDIDATE_RE = re.compile(r"[\d@$!|€]")
 # Words holding a digit or a symbol used as a letter (only those need a look).
 _LEET_WORD_RE = re.compile(r"(?<![\w@$!|€])[\w@$!|€]*[\d@$!|€][\w@$!|€]*")
 # Words whose digits are digits: ordinals and units ("21st", "5km", "3eme"), names with a number
