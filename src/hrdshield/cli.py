@@ -17,6 +17,7 @@ from hrdshield.config import ConfigError, Settings, load_settings
 from hrdshield.db import make_engine, make_session_factory
 from hrdshield.detection.cli import ingest_command, platform_commands
 from hrdshield.detection.evaluation.cli import eval_command
+from hrdshield.detection.text import cli as text_commands
 from hrdshield.exchange.cli import indicators as indicator_commands
 from hrdshield.notify.cli import notify as notify_commands
 from hrdshield.security.crypto import (
@@ -280,3 +281,5 @@ main.add_command(ingest_command)
 main.add_command(eval_command)
 main.add_command(platform_commands)
 main.add_command(indicator_commands)
+main.add_command(text_commands.classify)
+main.add_command(text_commands.model)

@@ -96,6 +96,10 @@ class Settings(BaseModel):
     detection_window_hours: float = Field(
         48.0, ge=1, le=24 * 30, description="How long event ids are remembered as duplicates."
     )
+    abuse_model: Path | None = Field(
+        None,
+        description="Abuse model directory (linear or transformer); unset: the shipped model.",
+    )
     default_language: str = Field("en", description="UI language when nothing else is known.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     background_tasks: bool = Field(
@@ -117,6 +121,18 @@ class Settings(BaseModel):
             raise ValueError(
                 f"unsupported database {scheme!r}; use sqlite:/// or postgresql+psycopg://"
             )
+        return value
+
+    @field_validator("abuse_model", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("abuse_model")
+    @classmethod
+    def _model_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"no such model directory: {value}")
         return value
 
     @field_validator("default_language")
