@@ -129,7 +129,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
                     run_detection_loop,
                     "detection",
                     consumer=build_consumer(
-                        session_factory, keyring, thresholds=thresholds, policy=sla_policy
+                        session_factory,
+                        keyring,
+                        thresholds=thresholds,
+                        policy=sla_policy,
+                        abuse_model=settings.abuse_model,
                     ),
                     interval_seconds=settings.detection_interval_seconds,
                     retention_hours=settings.detection_window_hours,

@@ -58,7 +58,7 @@ CATEGORY = {
     DetectorKind.MALICIOUS_LINK: CaseCategory.PHISHING_SPYWARE,
     DetectorKind.SHUTDOWN: CaseCategory.OTHER,
 }
-THREAT_RULES = frozenset({"threat_of_violence", "threat"})
+THREAT_RULES = frozenset({"threat", "doxxing", "incitement"})  # threats to physical safety
 _CLOSED = (CaseStatus.CLOSED, CaseStatus.DUPLICATE)
 
 

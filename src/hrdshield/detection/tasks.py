@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,7 @@ from hrdshield.db import READ_ONLY
 from hrdshield.detection import index as defender_index
 from hrdshield.detection import ingest, leases, service
 from hrdshield.detection.detectors import default_detectors
+from hrdshield.detection.detectors.targeted_abuse import shipped_scorer
 from hrdshield.detection.pipeline import Pipeline
 from hrdshield.detection.thresholds import ThresholdBook
 from hrdshield.exchange.matcher import IndicatorMatcher, load_matcher
@@ -141,11 +143,14 @@ def build_consumer(
     *,
     thresholds: ThresholdBook | None = None,
     policy: SlaPolicy | None = None,
+    abuse_model: Path | None = None,
 ) -> Consumer:
     """Return a consumer running the default detectors over the live defender index."""
     refreshing = defender_index.RefreshingIndex(index_loader(session_factory, keyring))
     pipeline = Pipeline(
-        detectors=default_detectors(indicators=RefreshingMatcher(session_factory)),
+        detectors=default_detectors(
+            indicators=RefreshingMatcher(session_factory), abuse=shipped_scorer(abuse_model)
+        ),
         index=refreshing.current,
         thresholds=thresholds or ThresholdBook(),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hrdshield.detection.detectors import (
     account_takeover,
@@ -14,6 +14,7 @@ from hrdshield.detection.detectors import (
     pile_on,
     shutdown,
     smear,
+    targeted_abuse,
 )
 from hrdshield.detection.detectors.account_takeover import AccountTakeoverDetector
 from hrdshield.detection.detectors.doxxing import DoxxingDetector
@@ -23,11 +24,16 @@ from hrdshield.detection.detectors.mass_reporting import MassReportingDetector
 from hrdshield.detection.detectors.pile_on import PileOnDetector
 from hrdshield.detection.detectors.shutdown import ShutdownDetector
 from hrdshield.detection.detectors.smear import SmearCampaignDetector
+from hrdshield.detection.detectors.targeted_abuse import TargetedAbuseDetector, shipped_scorer
 from hrdshield.detection.enums import DetectorKind
 from hrdshield.detection.pipeline import Detector
 from hrdshield.exchange.matcher import IndicatorMatcher
 
+if TYPE_CHECKING:
+    from hrdshield.detection.text.scorer import AbuseScorer
+
 DEFAULT_THRESHOLDS: dict[str, Any] = {
+    DetectorKind.TARGETED_ABUSE.value: targeted_abuse.DEFAULTS,
     DetectorKind.DOXXING.value: doxxing.DEFAULTS,
     DetectorKind.IMPERSONATION.value: impersonation.DEFAULTS,
     DetectorKind.MALICIOUS_LINK.value: malicious_link.DEFAULTS,
@@ -41,16 +47,20 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
 
 
 def default_detectors(
-    *, indicators: Callable[[], IndicatorMatcher] | None = None
+    *,
+    indicators: Callable[[], IndicatorMatcher] | None = None,
+    abuse: Callable[[], AbuseScorer] | None = None,
 ) -> list[Detector]:
     """Return a fresh instance of every detector, in the order they run within a batch.
 
     Text detectors run first, so the accounts they find abusive already weigh more in the
     counting detectors of the same batch. `indicators` provides the current indicator matcher
     (rebuilt after imports); with none, no indicator is known and links are not checked.
+    `abuse` provides the abuse scorer (the shipped model unless an operator's is given).
     """
     matcher = indicators or _no_indicators
     return [
+        TargetedAbuseDetector(abuse or shipped_scorer()),
         DoxxingDetector(),
         MaliciousLinkDetector(matcher),
         SmearCampaignDetector(),

@@ -130,9 +130,16 @@ class _Builder:
         return event_id
 
     def text(
-        self, event_type: str, at: datetime, actor: _Person, text: str, targets: tuple[_Person, ...]
+        self,
+        event_type: str,
+        at: datetime,
+        actor: _Person,
+        text: str,
+        targets: tuple[_Person, ...],
+        lang: str | None = None,
     ) -> str:
-        content: dict[str, Any] = {"text": text[: schema.MAX_TEXT], "lang": actor.language}
+        language = lang or actor.language
+        content: dict[str, Any] = {"text": text[: schema.MAX_TEXT], "lang": language}
         if event_type != "direct_message":
             content["post_id"] = f"p{self.count + 1}"
         if event_type == "reply":
