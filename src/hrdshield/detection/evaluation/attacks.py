@@ -337,7 +337,9 @@ def targeted_abuse(
         line = leet(line)
     elif variant % 3 == 2:
         line = spaced(line, rng)
-    attack.event_ids.add(builder.text("reply", start, author, line, (target,), target.language))
+    attack.event_ids.add(
+        builder.text("reply", start, author, line, (target,), lang=target.language)
+    )
     return attack
 
 

@@ -136,6 +136,7 @@ class _Builder:
         actor: _Person,
         text: str,
         targets: tuple[_Person, ...],
+        *,
         lang: str | None = None,
     ) -> str:
         language = lang or actor.language
