@@ -32,7 +32,7 @@ from hrdshield.cases.models import Case, CaseEvent, CaseMessage
 from hrdshield.cases.schemas import CaseCreate
 from hrdshield.cases.sla import SlaPolicy
 from hrdshield.defenders.models import Defender
-from hrdshield.errors import ValidationProblem
+from hrdshield.errors import N_, ValidationProblem
 from hrdshield.notify import service as notifications
 from hrdshield.notify.enums import NotificationChannel, TemplateKey
 from hrdshield.security import audit
@@ -185,7 +185,7 @@ def messages_of(*, session: Session, case_id: str) -> list[CaseMessage]:
 def _checked_body(body: str) -> str:
     body = body.strip()
     if not body or len(body) > MAX_MESSAGE:
-        raise ValidationProblem(f"a message needs 1 to {MAX_MESSAGE} characters")
+        raise ValidationProblem(N_("a message needs 1 to %(most)s characters"), most=MAX_MESSAGE)
     return body
 
 

@@ -20,7 +20,7 @@ from hrdshield.cases.models import Case, CaseEvent, CaseLink
 from hrdshield.cases.retention import RetentionPolicy
 from hrdshield.cases.sla import OPEN_STATUSES, SlaPolicy
 from hrdshield.db import split_list
-from hrdshield.errors import Conflict, NotFound, ValidationProblem
+from hrdshield.errors import N_, Conflict, NotFound, ValidationProblem
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.security import audit
 from hrdshield.security.rbac import Principal, Role
@@ -79,7 +79,7 @@ def triage(
     """Confirm (or change) the severity of a new case; this acknowledges it and stops the ladder."""
     triaged = service.get(session=session, actor=actor, case_id=case_id)
     if triaged.status is not CaseStatus.NEW:
-        raise Conflict(f"only a new case can be triaged; this one is {triaged.status.value}")
+        raise Conflict(N_("only a new case can be triaged; this one was triaged already"))
     before = service.snapshot(triaged)
     now = clock.now()
     previous = triaged.severity
@@ -113,9 +113,13 @@ def change_status(
     """Move a case along its lifecycle; refuse moves the lifecycle does not allow."""
     changed = service.get(session=session, actor=actor, case_id=case_id)
     if status is CaseStatus.DUPLICATE:
-        raise ValidationProblem("mark a duplicate by merging it into the case it repeats")
+        raise ValidationProblem(N_("mark a duplicate by merging it into the case it repeats"))
     if status not in TRANSITIONS[changed.status]:
-        raise Conflict(f"a {changed.status.value} case cannot become {status.value}")
+        raise Conflict(
+            N_("a %(current)s case cannot become %(wanted)s"),
+            current=changed.status.value,
+            wanted=status.value,
+        )
     before = service.snapshot(changed)
     changed.status = status
     changed.closed_at = clock.now() if status is CaseStatus.CLOSED else None
@@ -187,7 +191,7 @@ def assign(*, session: Session, actor: Principal, case_id: str, assignee_id: str
     else:
         assignee = session.get(User, assignee_id)
         if assignee is None or assignee.role not in _WORKERS or not assignee.is_active:
-            raise NotFound("no active reviewer or lead with that id")
+            raise NotFound(N_("no active reviewer or lead with that id"))
     _assign(session, actor, target, assignee)
     return target
 
@@ -196,7 +200,7 @@ def add_note(*, session: Session, actor: Principal, case_id: str, body: str) -> 
     """Add an internal note (encrypted; never shown to the reporter)."""
     body = body.strip()
     if not body or len(body) > MAX_NOTE:
-        raise ValidationProblem(f"a note needs 1 to {MAX_NOTE} characters")
+        raise ValidationProblem(N_("a note needs 1 to %(most)s characters"), most=MAX_NOTE)
     target = service.get(session=session, actor=actor, case_id=case_id)
     return _record(session, actor, target, CaseEventKind.NOTE, body=body)
 

@@ -27,6 +27,7 @@ from hrdshield.errors import DomainError
 from hrdshield.security.rbac import Permission, Principal, Role
 from hrdshield.web.cookies import set_session_cookie
 from hrdshield.web.deps import DB_SESSION, require
+from hrdshield.web.errors import shown
 from hrdshield.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -84,9 +85,9 @@ def _to_create(values: dict[str, Any]) -> DefenderCreate:
     )
 
 
-def _problems(error: ValidationError | DomainError) -> dict[str, str]:
+def _problems(request: Request, error: ValidationError | DomainError) -> dict[str, str]:
     if isinstance(error, DomainError):
-        return {"form": error.detail}
+        return {"form": shown(request, error)}
     problems: dict[str, str] = {}
     for item in error.errors():
         location = [str(part) for part in item.get("loc", ())]
@@ -153,7 +154,7 @@ async def self_enrol(request: Request, session: Session = DB_SESSION) -> Respons
         return render(
             request,
             "defenders/form.html",
-            _form_context("self", values, _problems(error)),
+            _form_context("self", values, _problems(request, error)),
             status_code=400,
         )
     response = RedirectResponse("/portal?enrolled=1", status_code=303)
@@ -181,7 +182,7 @@ async def _enrol_on_behalf(
         return render(
             request,
             "defenders/form.html",
-            _form_context(mode, values, _problems(error)),
+            _form_context(mode, values, _problems(request, error)),
             status_code=400,
         )
     return RedirectResponse(done.format(id=defender.id), status_code=303)

@@ -18,9 +18,10 @@ from hrdshield.cases.evidence import export, service
 from hrdshield.cases.evidence.api import file_response, package_response, read_upload
 from hrdshield.cases.evidence.models import Evidence
 from hrdshield.config import Settings
-from hrdshield.errors import DomainError, NotFound, ValidationProblem
+from hrdshield.errors import N_, DomainError, NotFound, ValidationProblem
 from hrdshield.security.rbac import Permission, Principal
 from hrdshield.web.deps import DB_SESSION, require
+from hrdshield.web.errors import shown
 from hrdshield.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -85,7 +86,7 @@ def evidence_upload(
     settings = request.app.state.settings
     try:
         if file is None or not file.filename:
-            raise ValidationProblem("choose a file to add")
+            raise ValidationProblem(N_("choose a file to add"))
         with session.begin_nested():  # a refused file leaves no row, and its file is removed
             service.add_evidence(
                 session=session,
@@ -101,7 +102,12 @@ def evidence_upload(
         if isinstance(error, NotFound):
             raise
         return _list_page(
-            request, session, principal, case_id, problem=error.detail, status_code=error.status
+            request,
+            session,
+            principal,
+            case_id,
+            problem=shown(request, error),
+            status_code=error.status,
         )
     return RedirectResponse(f"/staff/cases/{case_id}/evidence?added=1", status_code=303)
 

@@ -24,7 +24,14 @@ from hrdshield.cases.evidence.enums import CustodyAction
 from hrdshield.cases.evidence.models import CustodyEvent, Evidence
 from hrdshield.cases.evidence.sniff import sniff
 from hrdshield.db import new_id
-from hrdshield.errors import DomainError, Forbidden, NotFound, RequestTooLarge, ValidationProblem
+from hrdshield.errors import (
+    N_,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RequestTooLarge,
+    ValidationProblem,
+)
 from hrdshield.security import audit
 from hrdshield.security.crypto import DecryptionError, current_keyring, decrypt_blob, encrypt_blob
 from hrdshield.security.rbac import Principal
@@ -37,6 +44,7 @@ _BIDI_CONTROLS = frozenset(
 )
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
 _STATE_CHANGES = frozenset({CustodyAction.RECEIVED, CustodyAction.DELETED})
+_GONE = N_("this file was deleted under the retention policy; its record remains")
 
 
 class EvidenceGone(DomainError):
@@ -53,21 +61,28 @@ class EvidenceDamaged(DomainError):
     title = "Internal error"
 
 
+def megabytes(size: int) -> str:
+    """Return a size in mebibytes as people read it: 26214400 gives "25"."""
+    return f"{size / (1024 * 1024):.3g}"
+
+
 def check_filename(filename: str | None) -> str:
     """Return the file name as it will be kept (encrypted), or refuse a hostile or empty one."""
     name = unicodedata.normalize("NFC", filename or "").strip()
     if not name:
-        raise ValidationProblem("the file has no name")
+        raise ValidationProblem(N_("the file has no name"))
     if len(name) > MAX_FILENAME_CHARACTERS:
-        raise ValidationProblem(f"the file name is over {MAX_FILENAME_CHARACTERS} characters")
+        raise ValidationProblem(
+            N_("the file name is over %(most)s characters"), most=MAX_FILENAME_CHARACTERS
+        )
     if "/" in name or "\\" in name or name in {".", ".."}:
-        raise ValidationProblem("the file name must not contain a folder path")
+        raise ValidationProblem(N_("the file name must not contain a folder path"))
     if any(
         character in _BIDI_CONTROLS or unicodedata.category(character) in _REFUSED_CATEGORIES
         for character in name
     ):
         raise ValidationProblem(
-            "the file name contains control or text-direction characters; rename the file"
+            N_("the file name contains control or text-direction characters; rename the file")
         )
     return name
 
@@ -139,9 +154,11 @@ def add_evidence(
     case = cases.get(session=session, actor=actor, case_id=case_id)
     name = check_filename(filename)
     if not data:
-        raise ValidationProblem("the file is empty")
+        raise ValidationProblem(N_("the file is empty"))
     if len(data) > max_bytes:
-        raise RequestTooLarge(f"the file is larger than the {max_bytes:,}-byte limit")
+        raise RequestTooLarge(
+            N_("the file is larger than the %(limit)s-byte limit"), limit=f"{max_bytes:,}"
+        )
     sniffed = sniff(data)
     evidence = Evidence(
         id=new_id(),
@@ -197,7 +214,7 @@ def get_evidence(*, session: Session, actor: Principal, case_id: str, evidence_i
         select(Evidence).where(Evidence.id == evidence_id, Evidence.case_id == case.id)
     )
     if evidence is None:
-        raise NotFound("evidence not found")
+        raise NotFound(N_("evidence not found"))
     return evidence
 
 
@@ -220,14 +237,14 @@ def custody_log(
 def read_verified(evidence: Evidence, uploads_dir: Path) -> bytes:
     """Return the item's original bytes, checked against the hash taken when it arrived."""
     if evidence.deleted_at is not None:
-        raise EvidenceGone("this file was deleted under the retention policy; its record remains")
+        raise EvidenceGone(_GONE)
     try:
         blob = storage.read(uploads_dir, evidence.storage_name)
         data = decrypt_blob(current_keyring(), blob, file_context(evidence.id))
     except (storage.StoredFileMissing, DecryptionError) as error:
-        raise EvidenceDamaged("the stored file is missing or damaged; report this") from error
+        raise EvidenceDamaged(N_("the stored file is missing or damaged; report this")) from error
     if hashlib.sha256(data).hexdigest() != evidence.sha256:
-        raise EvidenceDamaged("the stored file no longer matches the hash taken at intake")
+        raise EvidenceDamaged(N_("the stored file no longer matches the hash taken at intake"))
     return data
 
 
@@ -247,7 +264,7 @@ def _view(session: Session, actor: Principal, evidence: Evidence, uploads_dir: P
         )
     )
     if revealed is None:
-        raise Forbidden("this image is hidden; choose to reveal it first")
+        raise Forbidden(N_("this image is hidden; choose to reveal it first"))
     data = read_verified(evidence, uploads_dir)
     _custody(session, actor=actor, evidence=evidence, action=CustodyAction.VIEWED)
     return data
@@ -285,9 +302,9 @@ def reveal(*, session: Session, actor: Principal, case_id: str, evidence_id: str
     """Record that a reviewer chose to see a hidden image; it may then be viewed for a while."""
     evidence = get_evidence(session=session, actor=actor, case_id=case_id, evidence_id=evidence_id)
     if not evidence.content_type.is_image:
-        raise ValidationProblem("only images are hidden; download other files instead")
+        raise ValidationProblem(N_("only images are hidden; download other files instead"))
     if evidence.deleted_at is not None:
-        raise EvidenceGone("this file was deleted under the retention policy; its record remains")
+        raise EvidenceGone(_GONE)
     _custody(session, actor=actor, evidence=evidence, action=CustodyAction.REVEALED)
     return evidence
 
