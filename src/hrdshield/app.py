@@ -44,7 +44,7 @@ from hrdshield.security.crypto import (
 )
 from hrdshield.web import API_PREFIX, errors, health, pages
 from hrdshield.web.deps import csrf_protect, reject_nul_bytes, request_context
-from hrdshield.web.middleware import WebEdgeMiddleware
+from hrdshield.web.middleware import WebEdgeMiddleware, keep_uploads_in_memory
 from hrdshield.web.templating import TEMPLATES_DIR
 
 log = logging.getLogger("hrdshield")
@@ -152,6 +152,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
+    keep_uploads_in_memory(settings)
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)

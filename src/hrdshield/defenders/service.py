@@ -28,7 +28,7 @@ from hrdshield.defenders.enums import (
 )
 from hrdshield.defenders.models import Consent, Defender, ProtectedIdentifier
 from hrdshield.defenders.schemas import DefenderCreate, DefenderUpdate, IdentifierIn
-from hrdshield.errors import Conflict, Forbidden, NotFound, ValidationProblem
+from hrdshield.errors import N_, Conflict, Forbidden, NotFound, ValidationProblem
 from hrdshield.security import audit
 from hrdshield.security.crypto import current_keyring
 from hrdshield.security.rbac import Principal, Role
@@ -71,28 +71,28 @@ def _route_for(actor: Principal) -> EnrolmentRoute:
         return EnrolmentRoute.PARTNER
     if actor.role in _STAFF:
         return EnrolmentRoute.STAFF
-    raise Forbidden("this role cannot enrol defenders")
+    raise Forbidden(N_("this role cannot enrol defenders"))
 
 
 def _organisation_for(session: Session, actor: Principal, requested: str | None) -> str | None:
     if actor.role is Role.PARTNER:
         if requested not in (None, actor.organisation_id):
-            raise Forbidden("partners enrol defenders for their own organisation only")
+            raise Forbidden(N_("partners enrol defenders for their own organisation only"))
         return actor.organisation_id
     if requested is not None and session.get(Organisation, requested) is None:
-        raise NotFound("organisation not found")
+        raise NotFound(N_("organisation not found"))
     return requested if actor.role in _STAFF else None
 
 
 def enrol(*, session: Session, actor: Principal, defender_in: DefenderCreate) -> Defender:
     """Enrol a defender with their consent; identifiers are stored as keyed hashes only."""
     if ConsentScope.PROCESSING not in defender_in.consents:
-        raise ValidationProblem("consent to processing is required to enrol")
+        raise ValidationProblem(N_("consent to processing is required to enrol"))
     route = _route_for(actor)
     if route is EnrolmentRoute.SELF and session.scalar(
         select(Defender.id).where(Defender.user_id == actor.user_id)
     ):
-        raise Conflict("this account is already enrolled")
+        raise Conflict(N_("this account is already enrolled"))
     defender = Defender(
         pseudonym=new_pseudonym(),
         display_name=defender_in.display_name.strip(),
@@ -168,7 +168,7 @@ def get(*, session: Session, actor: Principal, defender_id: str) -> Defender:
     """Return a defender the actor may see, or NotFound (never reveal that others exist)."""
     defender = session.scalar(select(Defender).where(Defender.id == defender_id, visible_to(actor)))
     if defender is None:
-        raise NotFound("defender not found")
+        raise NotFound(N_("defender not found"))
     return defender
 
 
@@ -210,7 +210,7 @@ def update(
         if value is not None or name == "contact_address"
     }
     if actor.role not in _STAFF and _STAFF_ONLY_FIELDS & changes.keys():
-        raise Forbidden("only staff may change status or risk level")
+        raise Forbidden(N_("only staff may change status or risk level"))
     before = snapshot(defender)
     for name, value in changes.items():
         if name == "handles":

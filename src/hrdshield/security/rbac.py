@@ -39,6 +39,7 @@ class Permission(enum.Enum):
     ENROL_ON_BEHALF = "defender.enrol_on_behalf"  # a partner's pages to enrol a defender
     PLATFORM_FEED = "platform.feed"  # the (demo) platform's event feed
     CASE_CREATE = "case.create"  # open a case
+    REPORT_ON_BEHALF = "case.report_on_behalf"  # a partner's portal form to report for a defender
     CASE_READ = "case.read"  # read cases (scoped in the service)
     CASE_WORK = "case.work"  # triage, assign, note, change status, merge
     ORGANISATION_MANAGE = "organisation.manage"
@@ -58,6 +59,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ENROL_ON_BEHALF: frozenset({Role.PARTNER}),
     Permission.PLATFORM_FEED: frozenset(_ALL_STAFF),
     Permission.CASE_CREATE: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
+    Permission.REPORT_ON_BEHALF: frozenset({Role.PARTNER}),
     Permission.CASE_READ: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
     Permission.CASE_WORK: frozenset({Role.REVIEWER, Role.LEAD}),
     Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),

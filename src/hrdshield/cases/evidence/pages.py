@@ -17,7 +17,6 @@ from hrdshield.cases import service as cases
 from hrdshield.cases.evidence import export, service
 from hrdshield.cases.evidence.api import file_response, package_response, read_upload
 from hrdshield.cases.evidence.models import Evidence
-from hrdshield.config import Settings
 from hrdshield.errors import N_, DomainError, NotFound, ValidationProblem
 from hrdshield.security.rbac import Permission, Principal
 from hrdshield.web.deps import DB_SESSION, require
@@ -37,11 +36,6 @@ def display_size(evidence: Evidence) -> tuple[int | None, int | None]:
     return max(1, round(evidence.width * scale)), max(1, round(evidence.height * scale))
 
 
-def _largest_upload(settings: Settings) -> int:
-    # A request carries the file plus a little form overhead; the smaller limit is the real one.
-    return min(settings.max_upload_bytes, settings.max_request_bytes)
-
-
 def _list_page(
     request: Request,
     session: Session,
@@ -58,7 +52,7 @@ def _list_page(
         "items": items,
         "problem": problem,
         "added": request.query_params.get("added") == "1",
-        "max_megabytes": _largest_upload(request.app.state.settings) // (1024 * 1024),
+        "max_megabytes": service.megabytes(request.app.state.settings.max_upload_bytes),
     }
     return render(request, "evidence/list.html", context, status_code=status_code)
 

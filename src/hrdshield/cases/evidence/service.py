@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from hrdshield.cases.evidence import storage
 from hrdshield.cases.evidence.enums import CustodyAction
 from hrdshield.cases.evidence.models import CustodyEvent, Evidence
 from hrdshield.cases.evidence.sniff import sniff
+from hrdshield.cases.models import Case
 from hrdshield.db import new_id
 from hrdshield.errors import (
     N_,
@@ -152,7 +154,40 @@ def add_evidence(
 ) -> Evidence:
     """Check, hash, seal and store one file for a case the actor may see; record its receipt."""
     case = cases.get(session=session, actor=actor, case_id=case_id)
-    name = check_filename(filename)
+    return receive(
+        session=session,
+        actor=actor,
+        case=case,
+        upload=EvidenceFile(filename, data, declared_type),
+        max_bytes=max_bytes,
+        uploads_dir=uploads_dir,
+    )
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A file as it arrived with a form or request, before any check; its bytes stay in memory."""
+
+    filename: str | None
+    data: bytes = field(repr=False)
+    declared_type: str | None = None
+
+
+def receive(
+    *,
+    session: Session,
+    actor: Principal,
+    case: Case,
+    upload: EvidenceFile,
+    max_bytes: int,
+    uploads_dir: Path,
+) -> Evidence:
+    """Check, hash, seal and store one file for `case`, which the caller has just opened or got.
+
+    The caller has decided that `actor` may add to the case (a reporter sending their own
+    report's files, or `add_evidence` after its visibility check).
+    """
+    name, data, declared_type = check_filename(upload.filename), upload.data, upload.declared_type
     if not data:
         raise ValidationProblem(N_("the file is empty"))
     if len(data) > max_bytes:
