@@ -143,14 +143,17 @@ async def _read_form(
 ) -> tuple[dict[str, str], str, list[evidence.EvidenceFile]]:
     """Return the form's fields, its one-time token and the files it carries (in memory)."""
     form = await request.form()
-    values = {name: str(form.get(name, ""))[:_READ_LIMIT] for name in _FIELDS}
-    token = str(form.get("submission", ""))[:100]
-    limit = request.app.state.settings.max_upload_bytes
-    uploads = [
-        evidence.EvidenceFile(item.filename, read_upload(item, limit), item.content_type)
-        for item in form.getlist("evidence")
-        if isinstance(item, UploadFile) and item.filename  # a browser sends "" for no file
-    ]
+    try:
+        values = {name: str(form.get(name, ""))[:_READ_LIMIT] for name in _FIELDS}
+        token = str(form.get("submission", ""))[:100]
+        limit = request.app.state.settings.max_upload_bytes
+        uploads = [
+            evidence.EvidenceFile(item.filename, read_upload(item, limit), item.content_type)
+            for item in form.getlist("evidence")
+            if isinstance(item, UploadFile) and item.filename  # a browser sends "" for no file
+        ]
+    finally:
+        await form.close()  # the parser's in-memory copies go; only the bytes read here remain
     return values, token, uploads
 
 
