@@ -331,7 +331,7 @@ def test_every_evidence_route_declares_its_permission(app: FastAPI) -> None:
     from hrdshield.web.deps import required_permission  # noqa: PLC0415
 
     routes = [*api.router.routes, *pages.router.routes]
-    assert len(routes) == 10
+    assert len(routes) == 11
     for route in routes:
         assert isinstance(route, APIRoute)
         declared = {

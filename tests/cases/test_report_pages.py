@@ -71,7 +71,8 @@ def report_form(
     page = client.get(f"{path}?lang={lang}")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     submission = SUBMISSION_ON_PAGE.search(page.text)
-    assert csrf and submission, f"no form tokens on {path}"
+    assert csrf, f"no CSRF token on {path}"
+    assert submission, f"no one-time token on {path}"
     return {
         "csrf_token": csrf.group(1),
         "submission": submission.group(1),

@@ -1,8 +1,8 @@
-"""Evidence pages: the list with an upload form, revealing a hidden image, and file downloads.
+"""Evidence pages: the list with an upload form, revealing an image, and file downloads.
 
-Images are hidden until the reviewer chooses to see one (reviewer wellbeing), and that choice is
-a POST, so no prefetch or link preview can show an image. Works with no JavaScript and a strict
-content security policy: nothing here needs an inline style or script.
+Images are shown blurred until the reviewer chooses to see one (reviewer wellbeing), and that
+choice is a POST, so no prefetch or link preview can show an image. Works with no JavaScript
+and a strict content security policy: nothing here needs an inline style or script.
 """
 
 from __future__ import annotations
@@ -14,8 +14,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hrdshield.cases import service as cases
-from hrdshield.cases.evidence import export, service
-from hrdshield.cases.evidence.api import file_response, package_response, read_upload
+from hrdshield.cases.evidence import export, preview, service
+from hrdshield.cases.evidence.api import (
+    FILE_SECURITY_HEADERS,
+    file_response,
+    package_response,
+    read_upload,
+)
 from hrdshield.cases.evidence.models import Evidence
 from hrdshield.errors import N_, DomainError, NotFound, ValidationProblem
 from hrdshield.security.rbac import Permission, Principal
@@ -50,6 +55,9 @@ def _list_page(
     context: dict[str, Any] = {
         "case": case,
         "items": items,
+        "previews": {
+            item.id: preview.shown_size(item) for item in items if preview.previewable(item)
+        },
         "problem": problem,
         "added": request.query_params.get("added") == "1",
         "max_megabytes": service.megabytes(request.app.state.settings.max_upload_bytes),
@@ -140,6 +148,33 @@ def evidence_reveal(
         request,
         "evidence/reveal.html",
         {"evidence": evidence, "width": width, "height": height},
+    )
+
+
+@router.get("/staff/cases/{case_id}/evidence/{evidence_id}/preview")
+def evidence_preview(
+    request: Request,
+    case_id: str,
+    evidence_id: str,
+    session: Session = DB_SESSION,
+    principal: Principal = require(Permission.CASE_READ),
+) -> Response:
+    """Send a blurred preview of an image, made now and never stored (recorded as a view)."""
+    data = service.blurred_preview(
+        session=session,
+        actor=principal,
+        case_id=case_id,
+        evidence_id=evidence_id,
+        uploads_dir=request.app.state.settings.uploads_dir,
+    )
+    return Response(
+        data,
+        media_type="image/png",
+        headers={
+            **FILE_SECURITY_HEADERS,
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="preview-{evidence_id}.png"',
+        },
     )
 
 

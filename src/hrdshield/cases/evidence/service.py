@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hrdshield import clock
 from hrdshield.cases import service as cases
-from hrdshield.cases.evidence import storage
+from hrdshield.cases.evidence import preview, storage
 from hrdshield.cases.evidence.enums import CustodyAction
 from hrdshield.cases.evidence.models import CustodyEvent, Evidence
 from hrdshield.cases.evidence.sniff import sniff
@@ -303,6 +303,24 @@ def _view(session: Session, actor: Principal, evidence: Evidence, uploads_dir: P
     data = read_verified(evidence, uploads_dir)
     _custody(session, actor=actor, evidence=evidence, action=CustodyAction.VIEWED)
     return data
+
+
+def blurred_preview(
+    *, session: Session, actor: Principal, case_id: str, evidence_id: str, uploads_dir: Path
+) -> bytes:
+    """Return a blurred preview of an image (made in memory), recording the view."""
+    evidence = get_evidence(session=session, actor=actor, case_id=case_id, evidence_id=evidence_id)
+    if not evidence.content_type.is_image:
+        raise ValidationProblem(N_("only images have a preview; download other files instead"))
+    shrunk = preview.blurred(read_verified(evidence, uploads_dir))
+    _custody(
+        session,
+        actor=actor,
+        evidence=evidence,
+        action=CustodyAction.VIEWED,
+        detail={"rendition": "blurred_preview"},
+    )
+    return shrunk
 
 
 def download(
