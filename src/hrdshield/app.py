@@ -17,10 +17,10 @@ from hrdshield.accounts import api as accounts_api
 from hrdshield.accounts import pages as accounts_pages
 from hrdshield.accounts.service import ClientThrottle, LoginPolicy
 from hrdshield.cases import api as cases_api
+from hrdshield.cases import oncall_api, oncall_pages, retention_api
 from hrdshield.cases import pages as cases_pages
 from hrdshield.cases import report_api as cases_report_api
 from hrdshield.cases import report_pages as cases_report_pages
-from hrdshield.cases import retention_api
 from hrdshield.cases.evidence import api as evidence_api
 from hrdshield.cases.evidence import pages as evidence_pages
 from hrdshield.cases.retention import RetentionPolicy
@@ -163,6 +163,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         evidence_api.router,
         cases_report_api.router,
         retention_api.router,
+        oncall_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -176,6 +177,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cases_pages.router,
         evidence_pages.router,
         cases_report_pages.router,
+        oncall_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

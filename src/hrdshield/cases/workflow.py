@@ -18,7 +18,7 @@ from hrdshield.cases import retention, service
 from hrdshield.cases.enums import CaseEventKind, CaseStatus, Severity
 from hrdshield.cases.models import Case, CaseEvent, CaseLink
 from hrdshield.cases.retention import RetentionPolicy
-from hrdshield.cases.sla import OPEN_STATUSES, SlaPolicy
+from hrdshield.cases.sla import OPEN_STATUSES, SlaPolicy, covers
 from hrdshield.db import split_list
 from hrdshield.errors import N_, Conflict, NotFound, ValidationProblem
 from hrdshield.notify.enums import TemplateKey
@@ -152,21 +152,23 @@ def open_load(session: Session, user_id: str) -> int:
 
 
 def suggest_assignee(*, session: Session, target: Case) -> User | None:
-    """Pick the active reviewer covering the case's language and region with the least work."""
+    """Pick an active reviewer who covers the case (the queue's rule), with the least work.
+
+    Among those who cover it, a reviewer who lists the case's language comes before one who
+    lists no languages (and so covers all of them); then the least open work, then seniority.
+    """
     candidates = []
     for reviewer in session.scalars(
         select(User).where(User.role == Role.REVIEWER, User.is_active.is_(True))
     ):
-        languages = split_list(reviewer.languages)
-        regions = split_list(reviewer.regions)
-        if target.language not in languages:
+        if not covers(reviewer, target):
             continue
-        if regions and target.region and target.region not in regions:
-            continue
-        candidates.append((open_load(session, reviewer.id), reviewer.created_at, reviewer))
+        generalist = target.language not in split_list(reviewer.languages)
+        load = open_load(session, reviewer.id)
+        candidates.append(((generalist, load, reviewer.created_at, reviewer.id), reviewer))
     if not candidates:
         return None
-    return min(candidates, key=lambda candidate: (candidate[0], candidate[1]))[2]
+    return min(candidates, key=lambda candidate: candidate[0])[1]
 
 
 def _assign(session: Session, actor: Principal, target: Case, assignee: User | None) -> None:

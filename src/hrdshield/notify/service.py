@@ -249,6 +249,17 @@ def inbox(*, session: Session, defender_id: str, limit: int = 100) -> list[Inbox
     return list(session.scalars(query))
 
 
+def user_inbox(*, session: Session, user_id: str, limit: int = 20) -> list[InboxMessage]:
+    """Return a member of staff's in-app messages (escalation alerts), newest first."""
+    query = (
+        select(InboxMessage)
+        .where(InboxMessage.user_id == user_id)
+        .order_by(InboxMessage.created_at.desc(), InboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def mark_read(
     *, session: Session, defender_id: str, message_id: str, at: datetime | None = None
 ) -> InboxMessage:

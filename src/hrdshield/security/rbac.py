@@ -42,6 +42,7 @@ class Permission(enum.Enum):
     REPORT_ON_BEHALF = "case.report_on_behalf"  # a partner's portal form to report for a defender
     CASE_READ = "case.read"  # read cases (scoped in the service)
     CASE_WORK = "case.work"  # triage, assign, note, change status, merge
+    ONCALL_MANAGE = "oncall.manage"  # the on-call roster the escalation ladder alerts
     ORGANISATION_MANAGE = "organisation.manage"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
@@ -62,6 +63,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.REPORT_ON_BEHALF: frozenset({Role.PARTNER}),
     Permission.CASE_READ: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
     Permission.CASE_WORK: frozenset({Role.REVIEWER, Role.LEAD}),
+    Permission.ONCALL_MANAGE: frozenset({Role.LEAD, Role.ADMIN}),
     Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.LEAD, Role.ADMIN}),
