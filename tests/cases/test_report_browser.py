@@ -56,6 +56,7 @@ QUESTION = {
     "ar": "ما الحساب الذي كتب الرد الأول؟",
 }
 ANSWER = {"en": "It was @synthetic_attacker.", "ar": "كان الحساب @synthetic_attacker."}
+SENT_TOKENS: list[str | None] = []  # the one-time token of each report form sent
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +85,7 @@ def _send_report(
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("dir") == (
         "rtl" if lang == "ar" else "ltr"
     )
+    SENT_TOKENS.append(driver.find_element(By.NAME, "submission").get_attribute("value"))
     _press_space(driver, "input[name=category][value=threat_of_violence]")
     driver.find_element(By.ID, "narrative").send_keys(NARRATIVE[lang])
     driver.find_element(By.ID, "links").send_keys("@synthetic_attacker")
@@ -208,7 +210,19 @@ def test_report_pages_have_no_axe_violations(
     problems += _problems(driver, f"report form with errors ({lang})")
 
     code = _send_report(driver, live_site, lang)
+    spent = SENT_TOKENS[-1]
     problems += _problems(driver, f"receipt ({lang})")
+
+    # the same form sent twice (what reloading the receipt does): a page that says so, no code
+    driver.get(live_site.url(f"/report?lang={lang}"))
+    replay = "document.getElementsByName('submission')[0].value = arguments[0]"
+    driver.execute_script(replay, spent)
+    _press_space(driver, "input[name=category][value=harassment]")
+    driver.find_element(By.ID, "narrative").send_keys(NARRATIVE[lang])
+    submit(driver)
+    assert not driver.find_elements(By.ID, "receipt-code")
+    assert driver.find_element(By.CSS_SELECTOR, "main .notice[role=status]").is_displayed()
+    problems += _problems(driver, f"report already received ({lang})")
 
     driver.get(live_site.url(f"/report/status?lang={lang}"))
     problems += _problems(driver, f"status form ({lang})")

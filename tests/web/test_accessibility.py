@@ -113,23 +113,33 @@ def assert_no_problems(problems: list[str]) -> None:
 
 def pages_for(role: Role, defender_id: str, case_id: str, hrd_case_id: str) -> list[str]:
     """Return the signed-in pages that `role` may open."""
-    pages = []
-    if allowed(role, Permission.CASE_WORK):
-        pages += ["/staff/queue", f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/evidence"]
-    if allowed(role, Permission.AUDIT_READ):
-        pages += ["/staff/audit", "/staff/audit?verify=1"]
-    if allowed(role, Permission.PLATFORM_FEED):
-        pages.append("/staff/platform")
-    if allowed(role, Permission.STAFF_HOME):
-        pages.append("/staff")
-    if allowed(role, Permission.DEFENDER_DIRECTORY):
-        pages += ["/staff/defenders", "/staff/defenders/new", f"/staff/defenders/{defender_id}"]
-    if allowed(role, Permission.PORTAL):
-        pages += ["/portal", "/portal?enrolled=1"]
+    by_permission = {
+        Permission.CASE_WORK: [
+            "/staff/queue",
+            f"/staff/cases/{case_id}",
+            f"/staff/cases/{case_id}/evidence",
+        ],
+        Permission.AUDIT_READ: ["/staff/audit", "/staff/audit?verify=1"],
+        Permission.PLATFORM_FEED: ["/staff/platform"],
+        Permission.STAFF_HOME: ["/staff"],
+        Permission.DEFENDER_DIRECTORY: [
+            "/staff/defenders",
+            "/staff/defenders/new",
+            f"/staff/defenders/{defender_id}",
+        ],
+        Permission.PORTAL: ["/portal", "/portal?enrolled=1"],
+        Permission.ENROL_ON_BEHALF: ["/portal/defenders/new"],
+        Permission.REPORT_ON_BEHALF: ["/portal/report"],
+        Permission.ONCALL_MANAGE: ["/staff/oncall"],
+    }
+    pages = [
+        page
+        for permission, paths in by_permission.items()
+        if allowed(role, permission)
+        for page in paths
+    ]
     if role is Role.HRD:
         pages.append(f"/portal/cases/{hrd_case_id}")
-    if allowed(role, Permission.ENROL_ON_BEHALF):
-        pages.append("/portal/defenders/new")
     return pages
 
 
