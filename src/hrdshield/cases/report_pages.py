@@ -1,9 +1,11 @@
-"""The public report pages: the form, the receipt shown once, and the status page.
+"""The report pages: the public form, the partner's portal form, the receipt, the status page.
 
-Plain HTML forms that work with JavaScript off. The receipt code never appears in an address: the
-receipt page is the answer to the form's POST, and the status page is reached by POSTing the
-code; its answer form sends the code again in a hidden field, so no server-side state is kept for
-a reporter. Code checks are throttled per client, and nothing about the client is stored.
+Plain HTML forms that work with JavaScript off, with files sent as multipart form data and held
+in memory only. The receipt code never appears in an address: the receipt page is the answer to
+the form's POST, and the status page is reached by POSTing the code; its answer form sends the
+code again in a hidden field, so no server-side state is kept for a reporter. Each form carries
+a one-time token, so sending it again (a reload of the receipt) opens nothing new. Code checks
+are throttled per client, and nothing about the client is stored.
 """
 
 from __future__ import annotations
