@@ -27,6 +27,7 @@ from hrdshield.cases.evidence import service as evidence
 from hrdshield.cases.evidence.api import read_upload
 from hrdshield.cases.models import Case
 from hrdshield.defenders import service as defender_service
+from hrdshield.defenders.models import Defender
 from hrdshield.errors import DomainError, NotFound
 from hrdshield.security.rbac import Permission, Principal, Role
 from hrdshield.web.deps import DB_SESSION, require
@@ -92,7 +93,7 @@ def _form(
 ) -> Response:
     principal = request.state.principal
     partner = principal is not None and principal.role is Role.PARTNER
-    defenders = []
+    defenders: list[Defender] = []
     if partner and session is not None:
         defenders, _total = defender_service.list_page(session=session, actor=principal, limit=200)
     settings = request.app.state.settings

@@ -91,7 +91,7 @@ def tick(*, session: Session, policy: SlaPolicy, now: datetime | None = None) ->
 def _climb(session: Session, escalated: Case, level: int, duty: OnCallDuty, now: datetime) -> None:
     escalated.escalation_level = level
     alerted = oncall.alert(session=session, escalated=escalated, duty=duty, level=level, at=now)
-    detail = {"level": level, "alert": duty.value, "alerted": alerted}
+    detail: dict[str, object] = {"level": level, "alert": duty.value, "alerted": alerted}
     _event(session, escalated, CaseEventKind.ESCALATED, now, detail)
     audit.record(
         session,
