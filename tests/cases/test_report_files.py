@@ -331,3 +331,11 @@ def test_a_signed_in_defender_sends_files_with_their_report(
     assert (item.content_type, item.uploaded_by) == (MediaType.TEXT, hrd.id)
     with database.session_factory() as fresh:
         assert fresh.get(Case, opened.id) is not None
+
+
+def test_a_partner_opening_the_public_form_is_sent_to_its_own(
+    client: TestClient, session: Session
+) -> None:
+    _partner_client(client, session)
+    response = client.get("/report", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/portal/report")

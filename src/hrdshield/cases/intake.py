@@ -1,9 +1,12 @@
-"""Reports from the public: the form and API anyone can use, receipt codes, and reporter messages.
+"""Reports from the public and from partners: receipt codes, files, and reporter messages.
 
 A report needs no account. It opens a case through `service.create` (severity suggestion, SLA
 deadline, timeline and audit included), then gets a receipt code that is shown once and stored
 only as a keyed digest and an argon2id hash (see `receipts`). With the code, the reporter reads
-the case's status and the response team's questions, and answers them.
+the case's status and the response team's questions, and answers them. A trusted partner's
+report concerns one of its defenders (or a person not enrolled) and is followed in the portal.
+Files sent with a report go through the evidence service in the same transaction, so a refused
+file refuses the report; a one-time form token makes a second send of the same form open nothing.
 
 This module must never store anything about the reporter's connection (address, browser, headers)
 and never put a narrative, a question, an answer or a contact address in a log or an audit detail.

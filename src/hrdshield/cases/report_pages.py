@@ -124,7 +124,10 @@ _DEFAULTS = {"relation": ReporterRelation.SELF.value, "contact": ReporterContact
 
 @router.get("/report")
 def report_form(request: Request) -> Response:
-    """Show the report form; no account needed."""
+    """Show the report form; no account needed (a partner is sent to its own form)."""
+    principal = request.state.principal
+    if principal is not None and principal.role is Role.PARTNER:
+        return RedirectResponse("/portal/report", status_code=303)
     return _form(request, dict(_DEFAULTS), {})
 
 
