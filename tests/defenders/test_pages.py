@@ -22,6 +22,7 @@ from tests import factories
 from tests.factories import PASSWORD
 
 SCRIPT = '"><script>alert("enrol")</script>'
+ARABIC = re.compile(r"[\u0621-\u064a]")
 
 
 def _count(database: Any, column: Any) -> int:
@@ -357,3 +358,22 @@ def test_directory_is_for_staff_who_work_with_defenders(
     assert client.get(f"/staff/defenders/{defender.id}").status_code == 403
     refused = _post(client, f"/staff/defenders/{defender.id}/status", {"status": "withdrawn"})
     assert refused.status_code == 403
+
+
+def test_field_problems_are_said_in_the_reader_s_language(client: TestClient) -> None:
+    token = factories.csrf_token(client, "/enrol?lang=ar")
+    response = client.post(
+        "/enrol?lang=ar",
+        data={**_form(country="Mexico", languages=[]), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 400
+    country, languages = (
+        _error_for(response.text, "country"),
+        _error_for(response.text, "languages"),
+    )
+    assert country
+    assert languages
+    assert ARABIC.search(country)
+    assert ARABIC.search(languages)
+    assert "String should match" not in response.text

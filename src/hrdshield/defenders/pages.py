@@ -26,6 +26,7 @@ from hrdshield.errors import DomainError
 from hrdshield.security.rbac import Permission, Principal, Role
 from hrdshield.web.deps import DB_SESSION, require
 from hrdshield.web.errors import shown
+from hrdshield.web.i18n import translations
 from hrdshield.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -83,16 +84,34 @@ def _to_create(values: dict[str, Any]) -> DefenderCreate:
     )
 
 
+def _field_messages(request: Request) -> dict[str, str]:
+    """Return what to say next to each field of the enrolment form, in the reader's language."""
+    _ = translations(request.state.language).gettext
+    return {
+        "display_name": _("Enter a name or pseudonym of at most 200 characters."),
+        "country": _("Enter the two-letter code of the country, such as MX or KE."),
+        "languages": _("Choose at least one language, and at most ten."),
+        "groups": _("Choose only among the groups listed."),
+        "handles": _("Give at most 20 handles, one per line, each of 1 to 100 characters."),
+        "contact_channel": _("Choose how we may contact you."),
+        "contact_address": _("Keep the contact address to at most 500 characters."),
+        "consents": _("Choose at least the consent to processing."),
+        "phone": _("Check the phone number, address and identity number you entered."),
+        "form": _("Check the values marked and try again."),
+    }
+
+
 def _problems(request: Request, error: ValidationError | DomainError) -> dict[str, str]:
     if isinstance(error, DomainError):
         return {"form": shown(request, error)}
+    messages = _field_messages(request)
     problems: dict[str, str] = {}
     for item in error.errors():
         location = [str(part) for part in item.get("loc", ())]
         field = location[0] if location else "form"
         if field == "identifiers":
             field = "phone"
-        problems.setdefault(field, str(item.get("msg", "invalid")))
+        problems.setdefault(field, messages.get(field, messages["form"]))
     return problems
 
 
