@@ -66,7 +66,10 @@ def _upload(driver: WebDriver, site: LiveSite, tmp_path: Path, lang: str) -> Non
     assert urlsplit(str(preview.get_attribute("src"))).path.endswith("/preview")
     WebDriverWait(driver, 10).until(lambda _: preview.get_property("complete"))
     assert (preview.get_property("naturalWidth"), preview.get_property("naturalHeight")) == (32, 16)
-    assert (preview.get_attribute("width"), preview.get_attribute("height")) == ("160", "80")
+    assert (preview.get_dom_attribute("width"), preview.get_dom_attribute("height")) == (
+        "160",
+        "80",
+    )
 
 
 def test_a_reviewer_adds_and_reveals_an_image_without_javascript(
