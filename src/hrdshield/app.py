@@ -17,10 +17,10 @@ from hrdshield.accounts import api as accounts_api
 from hrdshield.accounts import pages as accounts_pages
 from hrdshield.accounts.service import ClientThrottle, LoginPolicy
 from hrdshield.cases import api as cases_api
+from hrdshield.cases import oncall_api, oncall_pages, retention_api
 from hrdshield.cases import pages as cases_pages
 from hrdshield.cases import report_api as cases_report_api
 from hrdshield.cases import report_pages as cases_report_pages
-from hrdshield.cases import retention_api
 from hrdshield.cases.evidence import api as evidence_api
 from hrdshield.cases.evidence import pages as evidence_pages
 from hrdshield.cases.retention import RetentionPolicy
@@ -46,7 +46,7 @@ from hrdshield.security.crypto import (
 )
 from hrdshield.web import API_PREFIX, errors, health, pages
 from hrdshield.web.deps import csrf_protect, reject_nul_bytes, request_context
-from hrdshield.web.middleware import WebEdgeMiddleware
+from hrdshield.web.middleware import WebEdgeMiddleware, keep_uploads_in_memory
 from hrdshield.web.templating import TEMPLATES_DIR
 
 log = logging.getLogger("hrdshield")
@@ -154,6 +154,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
+    keep_uploads_in_memory(settings)
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -165,6 +166,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cases_report_api.router,
         retention_api.router,
         exchange_api.router,
+        oncall_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -179,6 +181,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         evidence_pages.router,
         cases_report_pages.router,
         exchange_pages.router,
+        oncall_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hrdshield import clock
 from hrdshield.accounts.models import Organisation, User
 from hrdshield.db import split_list
-from hrdshield.errors import Conflict, NotFound, ValidationProblem
+from hrdshield.errors import N_, Conflict, NotFound, ValidationProblem
 from hrdshield.security import audit, passwords, totp
 from hrdshield.security.crypto import current_keyring
 from hrdshield.security.models import WebSession
@@ -73,6 +73,26 @@ def create_organisation(
     return organisation
 
 
+def check_email(email: str) -> str:
+    """Return an e-mail address as it will be kept, or refuse one that cannot be an address."""
+    email = email.strip()
+    if "@" not in email or len(email) > 254:
+        raise ValidationProblem(N_("a valid e-mail address is required"))
+    return email
+
+
+def check_password(password: str) -> None:
+    """Refuse a password the policy does not allow, saying what it needs."""
+    try:
+        passwords.check_policy(password)
+    except passwords.WeakPasswordError as error:
+        raise ValidationProblem(
+            N_("a password needs at least %(least)s and at most %(most)s characters"),
+            least=passwords.MIN_LENGTH,
+            most=passwords.MAX_LENGTH,
+        ) from error
+
+
 def create_user(
     *,
     session: Session,
@@ -86,20 +106,16 @@ def create_user(
     regions: str = "",
 ) -> User:
     """Create a user; partners must belong to an organisation."""
-    email = email.strip()
-    if "@" not in email or len(email) > 254:
-        raise ValidationProblem("a valid e-mail address is required")
+    email = check_email(email)
     if role is Role.PARTNER and organisation_id is None:
         raise ValidationProblem("a partner user must belong to an organisation")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise NotFound("organisation not found")
+    check_password(password)  # before the address is looked up: see defenders.self_register
     index = email_index(email)
     if session.scalar(select(User.id).where(User.email_index == index)) is not None:
-        raise Conflict("a user with this e-mail address exists")
-    try:
-        password_hash = passwords.hash_password(password)
-    except passwords.WeakPasswordError as error:
-        raise ValidationProblem(str(error)) from error
+        raise Conflict(N_("a user with this e-mail address exists"))
+    password_hash = passwords.hash_password(password)
     user = User(
         email=email,
         email_index=index,

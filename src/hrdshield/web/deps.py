@@ -17,6 +17,7 @@ from hrdshield.accounts import service as accounts
 from hrdshield.accounts import tokens
 from hrdshield.accounts.models import User
 from hrdshield.defenders.models import Defender
+from hrdshield.errors import N_
 from hrdshield.security.models import WebSession
 from hrdshield.security.rbac import Permission, Principal, principal_allows
 from hrdshield.web.errors import NotAuthenticated
@@ -71,7 +72,7 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 async def reject_nul_bytes(request: Request) -> None:
     """Refuse NUL characters in the address, query or fields: none needs one, PostgreSQL fails."""
     if "\x00" in request.url.path or b"%00" in request.scope.get("query_string", b""):
-        raise HTTPException(status_code=400, detail="the address contains a NUL character")
+        raise HTTPException(status_code=400, detail=N_("the address contains a NUL character"))
     if request.method not in UNSAFE_METHODS:
         return
     if request.headers.get("content-type", "").startswith(_FORM_TYPES):
@@ -82,7 +83,7 @@ async def reject_nul_bytes(request: Request) -> None:
         body = (await request.body()).lower()
         found = any(marker in body for marker in _NUL_MARKERS)
     if found:
-        raise HTTPException(status_code=400, detail="the request contains a NUL character")
+        raise HTTPException(status_code=400, detail=N_("the request contains a NUL character"))
 
 
 def request_context(request: Request, session: Session = DB_SESSION) -> None:
@@ -125,7 +126,7 @@ async def csrf_protect(request: Request) -> None:
     if not expected or not sent or not hmac.compare_digest(expected, sent):
         raise HTTPException(
             status_code=403,
-            detail="the form expired or came from another site; reload the page and try again",
+            detail=N_("the form expired or came from another site; reload the page and try again"),
         )
 
 
@@ -143,7 +144,7 @@ def require(permission: Permission) -> Any:
     def check(request: Request) -> Principal:
         principal = current_principal(request)
         if not principal_allows(principal, permission):
-            raise HTTPException(status_code=403, detail="your role does not allow this")
+            raise HTTPException(status_code=403, detail=N_("your role does not allow this"))
         return principal
 
     check.permission = permission  # type: ignore[attr-defined]  # read by the RBAC matrix test
