@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from hrdshield import clock
 from hrdshield.accounts.models import Organisation, User
@@ -315,6 +315,26 @@ def find_session(*, session: Session, token: str) -> WebSession | None:
     if web_session is None or web_session.expires_at <= clock.now():
         return None
     return web_session
+
+
+# Reading who is signed in needs neither the encrypted columns nor the password hash: left
+# unloaded, they are read (and decrypted) only by the few requests that use them.
+_SIGNED_IN_USER = defer(User.email), defer(User.display_name), defer(User.totp_secret)
+
+
+def find_signed_in(*, session: Session, token: str) -> tuple[WebSession, User] | None:
+    """Return the live session for `token` and its active user in one query, or None."""
+    if not token or len(token) > 128:
+        return None
+    found = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.id == _token_id(token), WebSession.expires_at > clock.now())
+        .options(*_SIGNED_IN_USER, defer(User.password_hash))
+    ).first()
+    if found is None or not found[1].is_active:
+        return None
+    return found[0], found[1]
 
 
 def upgrade_session(*, session: Session, token: str, user: User, policy: LoginPolicy) -> str:
