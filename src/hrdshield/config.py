@@ -92,6 +92,9 @@ class Settings(BaseModel):
     background_tasks: bool = Field(
         True, description="Run the SLA ladder and notification delivery inside the server."
     )
+    workers: int = Field(
+        0, ge=0, le=64, description="Processes `hrdshield serve` answers with; 0: one per CPU."
+    )
     demo: bool = Field(False, description="Run the simulated demo platform's event generator.")
     demo_interval_seconds: float = Field(
         2.0, gt=0, le=3600, description="Seconds between demo event bursts."
@@ -131,6 +134,11 @@ class Settings(BaseModel):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hrdshield.sqlite3').resolve()}"
+
+    @property
+    def serving_processes(self) -> int:
+        """Return how many processes `hrdshield serve` starts (`workers`, or one per CPU)."""
+        return self.workers or os.cpu_count() or 1
 
     @property
     def keys_dir(self) -> Path:

@@ -138,10 +138,14 @@ def find_by_email(*, session: Session, email: str) -> User | None:
 
 
 class ClientThrottle:
-    """Sliding-window attempt counter per client, kept only in memory under keyed hashes."""
+    """Sliding-window attempt counter per client, kept only in memory under keyed hashes.
 
-    def __init__(self, limit: int, window_seconds: float = 300.0) -> None:
-        self.limit, self.window = limit, window_seconds
+    Each serving process keeps its own counts, so `processes` of them share the limit: each
+    allows its share, and a client never gets more than `limit` attempts from all of them.
+    """
+
+    def __init__(self, limit: int, window_seconds: float = 300.0, *, processes: int = 1) -> None:
+        self.limit, self.window = max(1, limit // max(1, processes)), window_seconds
         self._salt = secrets.token_bytes(16)
         self._attempts: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
