@@ -1,7 +1,8 @@
-"""SQLite's write lock: taken at a transaction's first write or FOR UPDATE read, not at BEGIN.
+"""Engines: SQLite's write lock, and pooled connections checked when they sat idle.
 
-Another connection with no busy timeout shows who holds the lock: its write fails at once with
-"database is locked" while somebody holds it, and succeeds otherwise.
+SQLite's write lock is taken at a transaction's first write or FOR UPDATE read, not at BEGIN.
+Another connection with no busy timeout shows who holds it: its write fails at once with
+"database is locked" while somebody holds the lock, and succeeds otherwise.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.engine import Engine
 
+from hrdshield import db
 from hrdshield.db import make_engine, make_session_factory
+from tests.conftest import TestDatabase
 
 metadata = MetaData()
 notes = Table(
@@ -97,3 +100,27 @@ def test_a_savepoint_is_a_write(engine: Engine) -> None:
             session.execute(select(notes)).all()  # the savepoint is opened with this read
             assert not _other_writer_gets_through(engine)
         assert not _other_writer_gets_through(engine)
+
+
+def test_pooled_connections_are_pinged_only_after_sitting_idle(
+    database: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pings: list[object] = []
+    ping = database.engine.dialect.do_ping
+    monkeypatch.setattr(
+        database.engine.dialect, "do_ping", lambda raw: pings.append(raw) or ping(raw)
+    )
+    for _ in range(3):
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    assert pings == []  # used a moment ago: no round trip spent on a ping
+
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # every connection now counts as idle
+    with database.engine.connect() as connection:
+        dead = connection.connection.dbapi_connection
+    assert dead is not None
+    dead.close()  # dropped while idle in the pool, as a network or server timeout would
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+        assert connection.connection.dbapi_connection is not dead
+    assert pings

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, defer
 
 from hrdshield import clock
@@ -321,21 +321,27 @@ def find_session(*, session: Session, token: str) -> WebSession | None:
     return web_session
 
 
-# Reading who is signed in needs neither the encrypted columns nor the password hash: left
-# unloaded, they are read (and decrypted) only by the few requests that use them.
-_SIGNED_IN_USER = defer(User.email), defer(User.display_name), defer(User.totp_secret)
+# Built once (every request runs it). Reading who is signed in needs neither the encrypted
+# columns nor the password hash: left unloaded, they are read (and decrypted) only by the few
+# requests that use them.
+_SIGNED_IN = (
+    select(WebSession, User)
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.id == bindparam("token_id"), WebSession.expires_at > bindparam("now"))
+    .options(
+        defer(User.email),
+        defer(User.display_name),
+        defer(User.totp_secret),
+        defer(User.password_hash),
+    )
+)
 
 
 def find_signed_in(*, session: Session, token: str) -> tuple[WebSession, User] | None:
     """Return the live session for `token` and its active user in one query, or None."""
     if not token or len(token) > 128:
         return None
-    found = session.execute(
-        select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.id == _token_id(token), WebSession.expires_at > clock.now())
-        .options(*_SIGNED_IN_USER, defer(User.password_hash))
-    ).first()
+    found = session.execute(_SIGNED_IN, {"token_id": _token_id(token), "now": clock.now()}).first()
     if found is None or not found[1].is_active:
         return None
     return found[0], found[1]

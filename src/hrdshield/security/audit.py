@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, event, insert, select, update
+from sqlalchemy import Connection, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
@@ -138,23 +138,31 @@ def _chain_pending(session: Session) -> None:
         row = {**item.fields, "seq": seq, "prev_hash": prev_hash}
         row["entry_hash"] = prev_hash = _link(keyring, prev_hash, row)
         rows.append(row)
-    connection.execute(insert(AuditEntry), rows)
+    connection.execute(_INSERT_ENTRIES, rows)
     connection.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=seq, entry_hash=prev_hash, mac=_head_mac(keyring, seq, prev_hash))
+        _MOVE_HEAD,
+        {"new_seq": seq, "new_hash": prev_hash, "new_mac": _head_mac(keyring, seq, prev_hash)},
     )
+
+
+# Built once: constructing a statement costs more CPU than sending it, under the lock too.
+_LOCK_HEAD = (
+    select(AuditHead.seq, AuditHead.entry_hash).where(AuditHead.id == HEAD_ID).with_for_update()
+)
+_INSERT_ENTRIES = insert(AuditEntry)
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), entry_hash=bindparam("new_hash"), mac=bindparam("new_mac"))
+)
 
 
 def _locked_head(connection: Connection, keyring: Keyring) -> tuple[int, str]:
     """Lock the chain's head row and return its last sequence number and hash."""
-    query = (
-        select(AuditHead.seq, AuditHead.entry_hash).where(AuditHead.id == HEAD_ID).with_for_update()
-    )
-    head = connection.execute(query).first()
+    head = connection.execute(_LOCK_HEAD).first()
     if head is None:
         _create_head(connection, keyring)
-        head = connection.execute(query).one()
+        head = connection.execute(_LOCK_HEAD).one()
     return int(head.seq), str(head.entry_hash)
 
 
