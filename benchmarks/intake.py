@@ -424,14 +424,14 @@ def _table(results: dict[str, Any]) -> str:
         f"backend {results['backend']} | {results['machine']} | Python {results['python']}"
         f" | {results['date']} | workers {results['workers']}",
         f"{'endpoint':<10}{'clients':>8}{'reports':>9}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'cpu ms/req':>12}  {'load before':<17}{'load after':<17}other",
+        f"{'max ms':>9}{'cpu ms/req':>12}  {'load before':<18}{'load after':<18}other",
     ]
     for level in results["levels"]:
         lines.append(
             f"{level['endpoint']:<10}{level['clients']:>8}{level['acknowledged']:>9}"
             f"{level['per_second']:>9}{level['p50_ms']:>9}{level['p99_ms']:>9}"
             f"{level['max_ms']:>9}{level['server_cpu_ms_per_request']:>12}"
-            f"  {level['load_before']:<17}{level['load_after']:<17}{level['other'] or '-'}"
+            f"  {level['load_before']:<18}{level['load_after']:<18}{level['other'] or '-'}"
         )
     lines.extend(f"note: {note}" for note in results["notes"])
     return "\n".join(lines) + "\n"
