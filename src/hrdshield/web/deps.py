@@ -36,7 +36,7 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     busy pool) and is shielded from cancellation, so a connection is always given back.
     """
     session: Session = request.app.state.session_factory()
-    transaction = session.begin()
+    transaction = session.begin().__enter__()  # left in `_end`, as `with session.begin()` would
     try:
         yield session
     except BaseException as error:
@@ -48,12 +48,11 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
 
 def _end(transaction: SessionTransaction, error: BaseException | None) -> None:
-    session = transaction.session
-    with session:  # closes the session, also when the commit fails
+    with transaction.session:  # closes the session, also when the commit fails
         if error is None:
-            transaction.commit()
+            transaction.__exit__(None, None, None)  # commits
         else:
-            transaction.rollback()
+            transaction.__exit__(type(error), error, error.__traceback__)  # rolls back
 
 
 # "function" scope commits before the response goes out; the default would commit after it, and a
