@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hrdshield.security import totp
+from tests import factories
 from tests.conftest import MASTER_KEY, TestDatabase
 
 START_TIMEOUT = 60.0
@@ -97,3 +99,18 @@ def is_running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def sign_in(base: str, email: str, totp_secret: str) -> tuple[httpx.Cookies, str]:
+    """Sign a user in on the server at `base`; return the session cookies and the CSRF token."""
+    signed_in = httpx.post(
+        f"{base}/api/v1/session",
+        json={
+            "email": email,
+            "password": factories.PASSWORD,
+            "totp_code": totp.code_at(totp_secret),
+        },
+        timeout=30,
+    )
+    assert signed_in.status_code == 201, signed_in.text
+    return signed_in.cookies, str(signed_in.json()["csrf_token"])

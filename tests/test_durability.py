@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from hrdshield.cases.enums import CaseEventKind
 from hrdshield.cases.models import Case, CaseEvent
-from hrdshield.security import audit, totp
+from hrdshield.security import audit
 from hrdshield.security.models import AuditEntry
 from hrdshield.security.rbac import Role
 from tests import factories, servers
@@ -91,17 +91,7 @@ def test_acknowledged_reports_survive_sigkill(
     server, base = servers.start(env, log, workers)
     workers_of = servers.children(server.pid)
     try:
-        signed_in = httpx.post(
-            f"{base}/api/v1/session",
-            json={
-                "email": email,
-                "password": factories.PASSWORD,
-                "totp_code": totp.code_at(secret),
-            },
-            timeout=REQUEST_TIMEOUT,
-        )
-        assert signed_in.status_code == 201, signed_in.text
-        cookies, csrf = signed_in.cookies, signed_in.json()["csrf_token"]
+        cookies, csrf = servers.sign_in(base, email, secret)
 
         load, stop = Load(), threading.Event()
         threads = [

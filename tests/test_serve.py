@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hrdshield.security import audit, totp
+from hrdshield.security import audit
 from hrdshield.security.rbac import Role
 from tests import factories, servers
 from tests.conftest import TestDatabase
@@ -47,17 +47,7 @@ def test_several_workers_serve_one_sign_in_and_stop_cleanly(
     try:
         workers = _workers_of(server.pid)
         assert len(workers) == WORKERS
-        signed_in = httpx.post(
-            f"{base}/api/v1/session",
-            json={
-                "email": email,
-                "password": factories.PASSWORD,
-                "totp_code": totp.code_at(secret),
-            },
-            timeout=30,
-        )
-        assert signed_in.status_code == 201, signed_in.text
-        cookies, csrf = signed_in.cookies, signed_in.json()["csrf_token"]
+        cookies, csrf = servers.sign_in(base, email, secret)
         for number in range(REPORTS):
             # A new connection each time, accepted by whichever worker is free: the session,
             # the CSRF token and the keys are the same in every process.
