@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from hrdshield import migrate
 from hrdshield.accounts import api as accounts_api
@@ -53,8 +55,19 @@ log = logging.getLogger("hrdshield")
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
-    """Build the application for `settings`; `engine` lets tests pass their own database."""
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    background: bool = True,
+    processes: int = 1,
+) -> FastAPI:
+    """Build the application for `settings`; `engine` lets tests pass their own database.
+
+    With `background` off, the app runs only its key refresher: the process that started it
+    runs the shared background work. `processes` is how many processes serve the same clients;
+    they share each per-client limit, so that together they allow no more than it.
+    """
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.sqlalchemy_url)
@@ -72,16 +85,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         "secret.key",
     )
 
-    sla_policy = SlaPolicy(
-        critical=settings.sla_critical_minutes,
-        high=settings.sla_high_minutes,
-        medium=settings.sla_medium_minutes,
-        low=settings.sla_low_minutes,
-    )
-
-    retention_policy = RetentionPolicy(
-        retention_days=settings.retention_days, warning_days=settings.retention_warning_days
-    )
+    sla_policy = sla_policy_of(settings)
+    retention_policy = retention_policy_of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,42 +95,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         keyring.load()
         install_keyring(keyring)
         stop = threading.Event()
-        threads = [_start(run_key_refresher, "key-refresher", keyring=keyring, stop_event=stop)]
-        if settings.background_tasks:
-            threads.append(
-                _start(
-                    run_sla_ladder,
-                    "sla-ladder",
-                    session_factory=session_factory,
-                    policy=sla_policy,
-                    interval_seconds=60.0,
-                    stop_event=stop,
-                )
-            )
-            threads.append(
-                _start(
-                    run_retention_loop,
-                    "retention",
-                    session_factory=session_factory,
-                    policy=retention_policy,
-                    uploads_dir=settings.uploads_dir,
-                    interval_seconds=300.0,
-                    stop_event=stop,
-                )
-            )
-            threads.append(
-                _start(
-                    run_delivery_loop,
-                    "notifier",
-                    session_factory=session_factory,
-                    channels=channels_from_settings(settings, session_factory=session_factory),
-                    interval_seconds=settings.notify_interval_seconds,
-                    max_attempts=settings.notify_max_attempts,
-                    stop_event=stop,
-                )
-            )
-        if settings.demo:
-            threads.append(_start_demo(settings, session_factory, stop))
+        threads = start_background(
+            settings,
+            session_factory=session_factory,
+            keyring=keyring,
+            stop_event=stop,
+            loops=background,
+        )
         yield
         stop.set()
         for thread in threads:
@@ -150,7 +126,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         lockout_minutes=settings.login_lockout_minutes,
         session_hours=settings.session_hours,
     )
-    app.state.client_throttle = ClientThrottle(settings.login_client_limit)
+    app.state.serving_processes = processes
+    app.state.client_throttle = ClientThrottle(settings.login_client_limit, processes=processes)
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
@@ -188,21 +165,92 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     return app
 
 
+def start_background(
+    settings: Settings,
+    *,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    stop_event: threading.Event,
+    loops: bool = True,
+) -> list[threading.Thread]:
+    """Start this process's key refresher and, with `loops`, the shared background work.
+
+    The shared work (SLA ladder, retention, notifier, demo generator) runs in one process per
+    server: the only one, or the supervisor of several (see `serving`). Every process refreshes
+    its own keys.
+    """
+    threads = [_start(run_key_refresher, "key-refresher", keyring=keyring, stop_event=stop_event)]
+    if loops and settings.background_tasks:
+        threads.append(
+            _start(
+                run_sla_ladder,
+                "sla-ladder",
+                session_factory=session_factory,
+                policy=sla_policy_of(settings),
+                interval_seconds=60.0,
+                stop_event=stop_event,
+            )
+        )
+        threads.append(
+            _start(
+                run_retention_loop,
+                "retention",
+                session_factory=session_factory,
+                policy=retention_policy_of(settings),
+                uploads_dir=settings.uploads_dir,
+                interval_seconds=300.0,
+                stop_event=stop_event,
+            )
+        )
+        threads.append(
+            _start(
+                run_delivery_loop,
+                "notifier",
+                session_factory=session_factory,
+                channels=channels_from_settings(settings, session_factory=session_factory),
+                interval_seconds=settings.notify_interval_seconds,
+                max_attempts=settings.notify_max_attempts,
+                stop_event=stop_event,
+            )
+        )
+    if loops and settings.demo:
+        from hrdshield.demo_platform.tasks import run_generator  # noqa: PLC0415  (demo only)
+
+        threads.append(
+            _start(
+                run_generator,
+                "demo-platform",
+                session_factory=session_factory,
+                interval_seconds=settings.demo_interval_seconds,
+                stop_event=stop_event,
+            )
+        )
+    log.info(
+        "background work in process %d: %s",
+        os.getpid(),
+        ", ".join(thread.name for thread in threads),
+    )
+    return threads
+
+
+def sla_policy_of(settings: Settings) -> SlaPolicy:
+    """Return the first-response targets configured in `settings`."""
+    return SlaPolicy(
+        critical=settings.sla_critical_minutes,
+        high=settings.sla_high_minutes,
+        medium=settings.sla_medium_minutes,
+        low=settings.sla_low_minutes,
+    )
+
+
+def retention_policy_of(settings: Settings) -> RetentionPolicy:
+    """Return the retention periods configured in `settings`."""
+    return RetentionPolicy(
+        retention_days=settings.retention_days, warning_days=settings.retention_warning_days
+    )
+
+
 def _start(target: Any, name: str, **kwargs: Any) -> threading.Thread:
     thread = threading.Thread(target=target, kwargs=kwargs, name=name, daemon=True)
     thread.start()
     return thread
-
-
-def _start_demo(
-    settings: Settings, session_factory: Any, stop: threading.Event
-) -> threading.Thread:
-    from hrdshield.demo_platform.tasks import run_generator  # noqa: PLC0415  (demo only)
-
-    return _start(
-        run_generator,
-        "demo-platform",
-        session_factory=session_factory,
-        interval_seconds=settings.demo_interval_seconds,
-        stop_event=stop,
-    )

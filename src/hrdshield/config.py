@@ -101,6 +101,9 @@ class Settings(BaseModel):
     background_tasks: bool = Field(
         True, description="Run the SLA ladder and notification delivery inside the server."
     )
+    workers: int = Field(
+        0, ge=0, le=64, description="Processes `hrdshield serve` answers with; 0: one per CPU."
+    )
     demo: bool = Field(False, description="Run the simulated demo platform's event generator.")
     demo_interval_seconds: float = Field(
         2.0, gt=0, le=3600, description="Seconds between demo event bursts."
@@ -145,6 +148,11 @@ class Settings(BaseModel):
     def max_form_bytes(self) -> int:
         """Return the largest body of a form that carries files: the files and their fields."""
         return self.max_upload_bytes + FORM_FIELDS_BYTES
+
+    @property
+    def serving_processes(self) -> int:
+        """Return how many processes `hrdshield serve` starts (`workers`, or one per CPU)."""
+        return self.workers or os.cpu_count() or 1
 
     @property
     def keys_dir(self) -> Path:

@@ -14,8 +14,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session, defer
 
 from hrdshield import clock
 from hrdshield.accounts.models import Organisation, User
@@ -154,10 +154,14 @@ def find_by_email(*, session: Session, email: str) -> User | None:
 
 
 class ClientThrottle:
-    """Sliding-window attempt counter per client, kept only in memory under keyed hashes."""
+    """Sliding-window attempt counter per client, kept only in memory under keyed hashes.
 
-    def __init__(self, limit: int, window_seconds: float = 300.0) -> None:
-        self.limit, self.window = limit, window_seconds
+    Each serving process keeps its own counts, so `processes` of them share the limit: each
+    allows its share, and a client never gets more than `limit` attempts from all of them.
+    """
+
+    def __init__(self, limit: int, window_seconds: float = 300.0, *, processes: int = 1) -> None:
+        self.limit, self.window = max(1, limit // max(1, processes)), window_seconds
         self._salt = secrets.token_bytes(16)
         self._attempts: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -331,6 +335,32 @@ def find_session(*, session: Session, token: str) -> WebSession | None:
     if web_session is None or web_session.expires_at <= clock.now():
         return None
     return web_session
+
+
+# Built once (every request runs it). Reading who is signed in needs neither the encrypted
+# columns nor the password hash: left unloaded, they are read (and decrypted) only by the few
+# requests that use them.
+_SIGNED_IN = (
+    select(WebSession, User)
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.id == bindparam("token_id"), WebSession.expires_at > bindparam("now"))
+    .options(
+        defer(User.email),
+        defer(User.display_name),
+        defer(User.totp_secret),
+        defer(User.password_hash),
+    )
+)
+
+
+def find_signed_in(*, session: Session, token: str) -> tuple[WebSession, User] | None:
+    """Return the live session for `token` and its active user in one query, or None."""
+    if not token or len(token) > 128:
+        return None
+    found = session.execute(_SIGNED_IN, {"token_id": _token_id(token), "now": clock.now()}).first()
+    if found is None or not found[1].is_active:
+        return None
+    return found[0], found[1]
 
 
 def upgrade_session(*, session: Session, token: str, user: User, policy: LoginPolicy) -> str:

@@ -51,7 +51,7 @@ def allowed_now(request: Request, kind: str) -> bool:
     with _THROTTLE_LOCK:
         throttle = getattr(request.app.state, name, None)
         if throttle is None:
-            throttle = ClientThrottle(LIMITS[kind])
+            throttle = ClientThrottle(LIMITS[kind], processes=request.app.state.serving_processes)
             setattr(request.app.state, name, throttle)
     allowed: bool = throttle.hit(request.client.host if request.client else "-")
     return allowed
