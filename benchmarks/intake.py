@@ -66,6 +66,8 @@ class Level:
     p99_ms: float = 0.0
     max_ms: float = 0.0
     server_cpu_ms_per_request: float = 0.0
+    load_before: str = ""  # 1, 5 and 15 minute load averages of the machine, before and after
+    load_after: str = ""
 
 
 @dataclass
@@ -148,9 +150,11 @@ def _create_partner(url: str, master_key: bytes) -> str:
     return secret
 
 
-def _start(python: str, env: dict[str, str], log: Path) -> Server:
+def _start(python: str, env: dict[str, str], log: Path, workers: int | None) -> Server:
     port = _free_port()
     command = [python, "-m", "hrdshield", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     with log.open("ab") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603  (our own command)
     deadline = time.monotonic() + START_TIMEOUT
@@ -184,12 +188,34 @@ def _serves_anonymous_reports(server: Server) -> bool:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """Return user + system CPU time of process `pid` (Linux); 0 where /proc is missing."""
+    """Return user + system CPU time of process `pid` and its descendants (Linux), else 0.
+
+    A server with several workers is a supervisor and its children: all of them are counted,
+    the finished children too (as the kernel adds them to their parent's figures).
+    """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    # utime, stime, then cutime, cstime: the CPU of children that have been waited for.
+    ticks = sum(int(value) for value in fields[11:15])
+    return ticks / _CLOCK_TICKS + sum(_cpu_seconds(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children.extend(int(child) for child in (task / "children").read_text().split())
+    return children
+
+
+def _load_average() -> str:
+    """Return the 1, 5 and 15 minute load averages, as `uptime` prints them."""
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "-"
 
 
 # --- the load generator -------------------------------------------------------------------------
@@ -273,10 +299,12 @@ def measure(
 ) -> Level:
     """Warm up, then measure one endpoint at one concurrency."""
     asyncio.run(_drive(server, endpoint, clients, warmup, seconds))
+    load_before = _load_average()
     cpu_before = _cpu_seconds(server.process.pid)
     latencies, other, elapsed = asyncio.run(_drive(server, endpoint, clients, requests, seconds))
     cpu = _cpu_seconds(server.process.pid) - cpu_before
     level = Level(endpoint, clients, len(latencies) + sum(other.values()), len(latencies), other)
+    level.load_before, level.load_after = load_before, _load_average()
     level.seconds = round(elapsed, 2)
     if latencies:
         ordered = sorted(latencies)
@@ -311,6 +339,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="also measure the anonymous POST /api/v1/reports when the server serves it "
         "(it is throttled per client address, so expect 429s from one loopback client)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="serving processes (passed to `hrdshield serve --workers`; default: the server's)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--server-log", type=Path, help="keep the server's output in this file")
     parser.add_argument("--python", default=sys.executable, help="interpreter to run the server")
@@ -318,6 +351,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     arguments.levels = [int(value) for value in arguments.clients.split(",") if value.strip()]
     if not arguments.levels or min(arguments.levels) < 1 or max(arguments.levels) > 512:
         parser.error("--clients takes numbers between 1 and 512")
+    if arguments.workers is not None and not 0 <= arguments.workers <= 64:
+        parser.error("--workers takes a number between 0 (one per CPU) and 64")
     if not 1 <= arguments.requests <= 1_000_000 or not 0 < arguments.seconds <= 600:
         parser.error("--requests must be 1..1000000 and --seconds 0..600")
     return arguments
@@ -340,7 +375,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
                 timeout=300,
             )
             secret = _create_partner(url, master_key)
-            server = _start(arguments.python, env, data_dir / "server.log")
+            server = _start(arguments.python, env, data_dir / "server.log", arguments.workers)
             try:
                 _sign_in(server, secret)
                 endpoints = ["cases"]
@@ -377,6 +412,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
         "backend": "postgresql" if arguments.database_url else "sqlite",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), {platform.system()}",
         "python": platform.python_version(),
+        "workers": arguments.workers if arguments.workers is not None else "default",
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "levels": [asdict(level) for level in levels],
         "notes": notes,
@@ -386,16 +422,16 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
 def _table(results: dict[str, Any]) -> str:
     lines = [
         f"backend {results['backend']} | {results['machine']} | Python {results['python']}"
-        f" | {results['date']}",
+        f" | {results['date']} | workers {results['workers']}",
         f"{'endpoint':<10}{'clients':>8}{'reports':>9}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'cpu ms/req':>12}  other",
+        f"{'max ms':>9}{'cpu ms/req':>12}  {'load before':<18}{'load after':<18}other",
     ]
     for level in results["levels"]:
         lines.append(
             f"{level['endpoint']:<10}{level['clients']:>8}{level['acknowledged']:>9}"
             f"{level['per_second']:>9}{level['p50_ms']:>9}{level['p99_ms']:>9}"
             f"{level['max_ms']:>9}{level['server_cpu_ms_per_request']:>12}"
-            f"  {level['other'] or '-'}"
+            f"  {level['load_before']:<18}{level['load_after']:<18}{level['other'] or '-'}"
         )
     lines.extend(f"note: {note}" for note in results["notes"])
     return "\n".join(lines) + "\n"

@@ -16,6 +16,14 @@ def test_defaults_use_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     assert settings.keys_dir == tmp_path / "keys"
 
 
+def test_workers_default_to_one_per_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert load_settings(environ={}).serving_processes == 6
+    assert load_settings(environ={"HRDSHIELD_WORKERS": "3"}).serving_processes == 3
+    monkeypatch.setattr("os.cpu_count", lambda: None)
+    assert load_settings(environ={}).serving_processes == 1
+
+
 def test_postgresql_url_is_accepted() -> None:
     url = "postgresql+psycopg://hrd@db.internal/hrdshield"
     assert load_settings(environ={"HRDSHIELD_DATABASE_URL": url}).sqlalchemy_url == url
@@ -31,6 +39,8 @@ def test_postgresql_url_is_accepted() -> None:
         ("HRDSHIELD_DEFAULT_LANGUAGE", "xx", "must be one of en, es, fr, ar, ru, pt"),
         ("HRDSHIELD_DEFAULT_LANGUAGE", "pt-BR", "must be one of en, es, fr, ar, ru, pt"),
         ("HRDSHIELD_LOG_LEVEL", "LOUD", "HRDSHIELD_LOG_LEVEL"),
+        ("HRDSHIELD_WORKERS", "-1", "HRDSHIELD_WORKERS"),
+        ("HRDSHIELD_WORKERS", "many", "HRDSHIELD_WORKERS"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:

@@ -8,11 +8,8 @@ its timeline has its CREATED event, the audit log has its entry and verifies) an
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,81 +22,16 @@ from sqlalchemy import select
 
 from hrdshield.cases.enums import CaseEventKind
 from hrdshield.cases.models import Case, CaseEvent
-from hrdshield.security import audit, totp
+from hrdshield.security import audit
 from hrdshield.security.models import AuditEntry
 from hrdshield.security.rbac import Role
-from tests import factories
-from tests.conftest import MASTER_KEY, TestDatabase
+from tests import factories, servers
+from tests.conftest import TestDatabase
 
 CLIENTS = 4
 LOAD_SECONDS = 1.5
 REQUEST_TIMEOUT = 10.0
-START_TIMEOUT = 60.0
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _environment(database: TestDatabase, data_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HRDSHIELD_")}
-    env.update(
-        {
-            "HRDSHIELD_DATABASE_URL": database.url,
-            "HRDSHIELD_DATA_DIR": str(data_dir),
-            "HRDSHIELD_MASTER_KEY": base64.b64encode(MASTER_KEY).decode(),
-            "HRDSHIELD_SECRET_KEY": "durability-test-secret-key-long-enough",
-            "HRDSHIELD_COOKIE_SECURE": "false",
-            "HRDSHIELD_ENVIRONMENT": "test",
-            "HRDSHIELD_LOG_LEVEL": "WARNING",
-        }
-    )
-    return env
-
-
-def _start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    with log.open("ab") as output:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hrdshield",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail(f"server did not start:\n{log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.1)
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=10)
 
 
 @dataclass
@@ -144,27 +76,22 @@ def _submit(
                     load.other_answers.append(answer.status_code)
 
 
-def test_acknowledged_reports_survive_sigkill(database: TestDatabase, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_acknowledged_reports_survive_sigkill(
+    database: TestDatabase, tmp_path: Path, workers: int
+) -> None:
+    """With several workers, SIGKILL of the supervisor takes its workers down with it."""
     with database.session_factory() as session, session.begin():
         partner = factories.user(session, Role.PARTNER)
         email, secret = partner.email, partner.totp_secret
     assert secret is not None
-    env = _environment(database, tmp_path / "data")
+    env = servers.environment(database, tmp_path / "data")
     log = tmp_path / "server.log"
 
-    server, base = _start(env, log)
+    server, base = servers.start(env, log, workers)
+    workers_of = servers.children(server.pid)
     try:
-        signed_in = httpx.post(
-            f"{base}/api/v1/session",
-            json={
-                "email": email,
-                "password": factories.PASSWORD,
-                "totp_code": totp.code_at(secret),
-            },
-            timeout=REQUEST_TIMEOUT,
-        )
-        assert signed_in.status_code == 201, signed_in.text
-        cookies, csrf = signed_in.cookies, signed_in.json()["csrf_token"]
+        cookies, csrf = servers.sign_in(base, email, secret)
 
         load, stop = Load(), threading.Event()
         threads = [
@@ -178,6 +105,7 @@ def test_acknowledged_reports_survive_sigkill(database: TestDatabase, tmp_path: 
             time.sleep(LOAD_SECONDS)
             os.kill(server.pid, signal.SIGKILL)  # mid-stream: requests are in flight
             server.wait(timeout=30)
+            _wait_until_gone(workers_of)
             time.sleep(0.3)  # let the clients see the dead server
         finally:
             stop.set()
@@ -195,7 +123,7 @@ def test_acknowledged_reports_survive_sigkill(database: TestDatabase, tmp_path: 
         assert load.other_answers == [], load.other_answers  # never a 5xx under load
     assert len(acknowledged) >= 10, "the load generator barely ran"
 
-    server, base = _start(env, log)  # recovery: the SQLite WAL or PostgreSQL's own
+    server, base = servers.start(env, log, workers)  # recovery: the WAL, SQLite's or PostgreSQL's
     try:
         _check_database(database, acknowledged, load.sent)
         with httpx.Client(base_url=base, cookies=cookies, timeout=REQUEST_TIMEOUT) as client:
@@ -207,7 +135,14 @@ def test_acknowledged_reports_survive_sigkill(database: TestDatabase, tmp_path: 
                     summary,
                 )
     finally:
-        _stop(server)
+        servers.stop(server)
+
+
+def _wait_until_gone(pids: set[int]) -> None:
+    deadline = time.monotonic() + 30
+    while any(servers.is_running(pid) for pid in pids):
+        assert time.monotonic() < deadline, "a worker outlived its killed supervisor"
+        time.sleep(0.05)
 
 
 def _check_database(

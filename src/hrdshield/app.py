@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,16 +12,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from hrdshield import migrate
 from hrdshield.accounts import api as accounts_api
 from hrdshield.accounts import pages as accounts_pages
 from hrdshield.accounts.service import ClientThrottle, LoginPolicy
 from hrdshield.cases import api as cases_api
+from hrdshield.cases import oncall_api, oncall_pages, retention_api
 from hrdshield.cases import pages as cases_pages
 from hrdshield.cases import report_api as cases_report_api
 from hrdshield.cases import report_pages as cases_report_pages
-from hrdshield.cases import retention_api
 from hrdshield.cases.evidence import api as evidence_api
 from hrdshield.cases.evidence import pages as evidence_pages
 from hrdshield.cases.retention import RetentionPolicy
@@ -36,7 +38,7 @@ from hrdshield.detection import api as detection_api
 from hrdshield.detection import pages as detection_pages
 from hrdshield.detection.detectors import DEFAULT_THRESHOLDS
 from hrdshield.detection.tasks import build_consumer, run_detection_loop
-from hrdshield.detection.thresholds import ThresholdError
+from hrdshield.detection.thresholds import ThresholdBook, ThresholdError
 from hrdshield.detection.thresholds import load as load_thresholds
 from hrdshield.exchange import api as exchange_api
 from hrdshield.exchange import pages as exchange_pages
@@ -52,15 +54,26 @@ from hrdshield.security.crypto import (
 )
 from hrdshield.web import API_PREFIX, errors, health, pages
 from hrdshield.web.deps import csrf_protect, reject_nul_bytes, request_context
-from hrdshield.web.middleware import WebEdgeMiddleware
+from hrdshield.web.middleware import WebEdgeMiddleware, keep_uploads_in_memory
 from hrdshield.web.templating import TEMPLATES_DIR
 
 log = logging.getLogger("hrdshield")
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
-    """Build the application for `settings`; `engine` lets tests pass their own database."""
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    background: bool = True,
+    processes: int = 1,
+) -> FastAPI:
+    """Build the application for `settings`; `engine` lets tests pass their own database.
+
+    With `background` off, the app runs only its key refresher: the process that started it
+    runs the shared background work. `processes` is how many processes serve the same clients;
+    they share each per-client limit, so that together they allow no more than it.
+    """
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.sqlalchemy_url)
@@ -78,21 +91,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         "secret.key",
     )
 
-    sla_policy = SlaPolicy(
-        critical=settings.sla_critical_minutes,
-        high=settings.sla_high_minutes,
-        medium=settings.sla_medium_minutes,
-        low=settings.sla_low_minutes,
-    )
-
-    try:
-        thresholds = load_thresholds(settings.detection_config, DEFAULT_THRESHOLDS)
-    except ThresholdError as error:
-        raise ConfigError(f"HRDSHIELD_DETECTION_CONFIG: {error}") from error
-
-    retention_policy = RetentionPolicy(
-        retention_days=settings.retention_days, warning_days=settings.retention_warning_days
-    )
+    sla_policy = sla_policy_of(settings)
+    retention_policy = retention_policy_of(settings)
+    thresholds = thresholds_of(settings)  # a bad thresholds file stops start-up here
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,58 +102,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         keyring.load()
         install_keyring(keyring)
         stop = threading.Event()
-        threads = [_start(run_key_refresher, "key-refresher", keyring=keyring, stop_event=stop)]
-        if settings.background_tasks:
-            threads.append(
-                _start(
-                    run_sla_ladder,
-                    "sla-ladder",
-                    session_factory=session_factory,
-                    policy=sla_policy,
-                    interval_seconds=60.0,
-                    stop_event=stop,
-                )
-            )
-            threads.append(
-                _start(
-                    run_retention_loop,
-                    "retention",
-                    session_factory=session_factory,
-                    policy=retention_policy,
-                    uploads_dir=settings.uploads_dir,
-                    interval_seconds=300.0,
-                    stop_event=stop,
-                )
-            )
-            threads.append(
-                _start(
-                    run_detection_loop,
-                    "detection",
-                    consumer=build_consumer(
-                        session_factory,
-                        keyring,
-                        thresholds=thresholds,
-                        policy=sla_policy,
-                        abuse_model=settings.abuse_model,
-                    ),
-                    interval_seconds=settings.detection_interval_seconds,
-                    retention_hours=settings.detection_window_hours,
-                    stop_event=stop,
-                )
-            )
-            threads.append(
-                _start(
-                    run_delivery_loop,
-                    "notifier",
-                    session_factory=session_factory,
-                    channels=channels_from_settings(settings, session_factory=session_factory),
-                    interval_seconds=settings.notify_interval_seconds,
-                    max_attempts=settings.notify_max_attempts,
-                    stop_event=stop,
-                )
-            )
-        if settings.demo:
-            threads.append(_start_demo(settings, session_factory, stop))
+        threads = start_background(
+            settings,
+            session_factory=session_factory,
+            keyring=keyring,
+            stop_event=stop,
+            loops=background,
+        )
         yield
         stop.set()
         for thread in threads:
@@ -177,11 +133,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         lockout_minutes=settings.login_lockout_minutes,
         session_hours=settings.session_hours,
     )
-    app.state.client_throttle = ClientThrottle(settings.login_client_limit)
+    app.state.serving_processes = processes
+    app.state.client_throttle = ClientThrottle(settings.login_client_limit, processes=processes)
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
     app.state.thresholds = thresholds
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
+    keep_uploads_in_memory(settings)
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -192,8 +150,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         evidence_api.router,
         cases_report_api.router,
         retention_api.router,
-        detection_api.router,
         exchange_api.router,
+        oncall_api.router,
+        detection_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -207,31 +166,127 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cases_pages.router,
         evidence_pages.router,
         cases_report_pages.router,
-        detection_pages.router,
         exchange_pages.router,
+        oncall_pages.router,
+        detection_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
+def start_background(
+    settings: Settings,
+    *,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    stop_event: threading.Event,
+    loops: bool = True,
+) -> list[threading.Thread]:
+    """Start this process's key refresher and, with `loops`, the shared background work.
+
+    The shared work (SLA ladder, retention, detection, notifier, demo generator) runs in one
+    process per server: the only one, or the supervisor of several (see `serving`). Every
+    process refreshes its own keys.
+    """
+    threads = [_start(run_key_refresher, "key-refresher", keyring=keyring, stop_event=stop_event)]
+    if loops and settings.background_tasks:
+        threads.append(
+            _start(
+                run_sla_ladder,
+                "sla-ladder",
+                session_factory=session_factory,
+                policy=sla_policy_of(settings),
+                interval_seconds=60.0,
+                stop_event=stop_event,
+            )
+        )
+        threads.append(
+            _start(
+                run_retention_loop,
+                "retention",
+                session_factory=session_factory,
+                policy=retention_policy_of(settings),
+                uploads_dir=settings.uploads_dir,
+                interval_seconds=300.0,
+                stop_event=stop_event,
+            )
+        )
+        threads.append(
+            _start(
+                run_detection_loop,
+                "detection",
+                consumer=build_consumer(
+                    session_factory,
+                    keyring,
+                    thresholds=thresholds_of(settings),
+                    policy=sla_policy_of(settings),
+                    abuse_model=settings.abuse_model,
+                ),
+                interval_seconds=settings.detection_interval_seconds,
+                retention_hours=settings.detection_window_hours,
+                stop_event=stop_event,
+            )
+        )
+        threads.append(
+            _start(
+                run_delivery_loop,
+                "notifier",
+                session_factory=session_factory,
+                channels=channels_from_settings(settings, session_factory=session_factory),
+                interval_seconds=settings.notify_interval_seconds,
+                max_attempts=settings.notify_max_attempts,
+                stop_event=stop_event,
+            )
+        )
+    if loops and settings.demo:
+        from hrdshield.demo_platform.tasks import run_generator  # noqa: PLC0415  (demo only)
+        from hrdshield.detection.ingest import InboxSink  # noqa: PLC0415
+
+        threads.append(
+            _start(
+                run_generator,
+                "demo-platform",
+                session_factory=session_factory,
+                interval_seconds=settings.demo_interval_seconds,
+                stop_event=stop_event,
+                sink=InboxSink(session_factory),  # the demo platform streams into detection
+            )
+        )
+    log.info(
+        "background work in process %d: %s",
+        os.getpid(),
+        ", ".join(thread.name for thread in threads),
+    )
+    return threads
+
+
+def sla_policy_of(settings: Settings) -> SlaPolicy:
+    """Return the first-response targets configured in `settings`."""
+    return SlaPolicy(
+        critical=settings.sla_critical_minutes,
+        high=settings.sla_high_minutes,
+        medium=settings.sla_medium_minutes,
+        low=settings.sla_low_minutes,
+    )
+
+
+def thresholds_of(settings: Settings) -> ThresholdBook:
+    """Return the detector thresholds of the operator's file (defaults when there is none)."""
+    try:
+        return load_thresholds(settings.detection_config, DEFAULT_THRESHOLDS)
+    except ThresholdError as error:
+        raise ConfigError(f"HRDSHIELD_DETECTION_CONFIG: {error}") from error
+
+
+def retention_policy_of(settings: Settings) -> RetentionPolicy:
+    """Return the retention periods configured in `settings`."""
+    return RetentionPolicy(
+        retention_days=settings.retention_days, warning_days=settings.retention_warning_days
+    )
+
+
 def _start(target: Any, name: str, **kwargs: Any) -> threading.Thread:
     thread = threading.Thread(target=target, kwargs=kwargs, name=name, daemon=True)
     thread.start()
     return thread
-
-
-def _start_demo(
-    settings: Settings, session_factory: Any, stop: threading.Event
-) -> threading.Thread:
-    from hrdshield.demo_platform.tasks import run_generator  # noqa: PLC0415  (demo only)
-    from hrdshield.detection.ingest import InboxSink  # noqa: PLC0415
-
-    return _start(
-        run_generator,
-        "demo-platform",
-        session_factory=session_factory,
-        interval_seconds=settings.demo_interval_seconds,
-        stop_event=stop,
-        sink=InboxSink(session_factory),  # the demo platform streams into detection
-    )

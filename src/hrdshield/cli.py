@@ -90,25 +90,40 @@ def main(context: click.Context) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Processes that answer requests; 0: one per CPU. [default: HRDSHIELD_WORKERS, which "
+    "defaults to one per CPU]",
+)
 @pass_runtime
-def serve(runtime: Runtime, host: str, port: int) -> None:
+def serve(runtime: Runtime, host: str, port: int, workers: int | None) -> None:
     """Serve the web pages and the API."""
     import uvicorn  # noqa: PLC0415  (only this command needs the server)
 
+    from hrdshield import serving  # noqa: PLC0415
+
+    if workers is not None:
+        runtime.overrides["workers"] = workers
+    settings = runtime.settings
+    processes = settings.serving_processes
+    click.echo(
+        f"HRD Shield on http://{host}:{port} with {processes} process(es)  (Ctrl+C stops it)"
+    )
+    if processes > 1:
+        serving.serve_several(
+            settings,
+            host=host,
+            port=port,
+            session_factory=runtime.session_factory,
+            keyring=runtime.keyring,
+        )
+        return
     from hrdshield.app import create_app  # noqa: PLC0415
 
-    app = create_app(runtime.settings, engine=runtime.engine)
-    click.echo(f"HRD Shield on http://{host}:{port}  (Ctrl+C stops it)")
-    # access_log off: uvicorn's access log records client addresses, which we never keep.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        proxy_headers=False,
-        log_level=runtime.settings.log_level.lower(),
-        server_header=False,
-    )
+    app = create_app(settings, engine=runtime.engine)
+    uvicorn.run(app, host=host, port=port, **serving.uvicorn_options(settings))
 
 
 @main.command()

@@ -24,6 +24,9 @@ from pydantic import (
 
 ENV_PREFIX = "HRDSHIELD_"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
+# Room for the text fields of a form that also carries files (a report's narrative is at most
+# 20,000 characters, which UTF-8 may make 80 KB), multipart boundaries and headers included.
+FORM_FIELDS_BYTES = 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -56,10 +59,16 @@ class Settings(BaseModel):
         30, ge=1, le=10_000, description="Login attempts per client per 5 minutes."
     )
     max_request_bytes: int = Field(
-        10 * 1024 * 1024, ge=1024, le=1024**3, description="Largest request body accepted."
+        10 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body accepted, except forms that carry files.",
     )
     max_upload_bytes: int = Field(
-        25 * 1024 * 1024, ge=1024, le=1024**3, description="Largest evidence file accepted."
+        25 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest evidence file, and the most the files of one form may hold together.",
     )
     smtp_host: str | None = Field(
         None, description="SMTP server for e-mail; unset disables e-mail."
@@ -104,6 +113,9 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     background_tasks: bool = Field(
         True, description="Run the SLA ladder and notification delivery inside the server."
+    )
+    workers: int = Field(
+        0, ge=0, le=64, description="Processes `hrdshield serve` answers with; 0: one per CPU."
     )
     demo: bool = Field(False, description="Run the simulated demo platform's event generator.")
     demo_interval_seconds: float = Field(
@@ -156,6 +168,16 @@ class Settings(BaseModel):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hrdshield.sqlite3').resolve()}"
+
+    @property
+    def max_form_bytes(self) -> int:
+        """Return the largest body of a form that carries files: the files and their fields."""
+        return self.max_upload_bytes + FORM_FIELDS_BYTES
+
+    @property
+    def serving_processes(self) -> int:
+        """Return how many processes `hrdshield serve` starts (`workers`, or one per CPU)."""
+        return self.workers or os.cpu_count() or 1
 
     @property
     def keys_dir(self) -> Path:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrdshield import clock
 from hrdshield.accounts import service as accounts
 from hrdshield.accounts.models import Organisation
+from hrdshield.cases import oncall
 from hrdshield.cases import service as cases
-from hrdshield.cases.enums import CaseCategory
+from hrdshield.cases.enums import CaseCategory, OnCallDuty
 from hrdshield.cases.schemas import CaseCreate
 from hrdshield.defenders import service as defenders
 from hrdshield.defenders.enums import (
@@ -139,6 +141,15 @@ def seed_demo(*, session: Session) -> bool:
             category=CaseCategory.IMPERSONATION,
             summary="An account copying my name and photo (synthetic)",
         ),
+    )
+    # the demo lead heads the response, so the ladder's alerts reach somebody on the roster
+    oncall.add_shift(
+        session=session,
+        actor=system,
+        duty=OnCallDuty.HEAD_OF_RESPONSE,
+        user_id=users[Role.LEAD].id,
+        starts_at=clock.now(),
+        ends_at=None,
     )
     _seed_platform(session)
     return True

@@ -1,6 +1,18 @@
-"""Domain errors raised by services; the web edge turns each into one HTTP status."""
+"""Domain errors raised by services; the web edge turns each into one HTTP status.
+
+A message is written in English with `N_()` around it and its values as ``%(name)s`` keyword
+arguments, so the message catalog can hold it: the API answers in English (`detail`), pages
+answer in the reader's language (`translated`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def N_(message: str) -> str:  # noqa: N802  (the conventional name extraction tools know)
+    """Mark `message` for translation where it is written; it is translated where it is shown."""
+    return message
 
 
 class DomainError(Exception):
@@ -9,9 +21,20 @@ class DomainError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str, **values: object) -> None:
+        self.message, self.values = detail, values
+        self.detail = detail % values if values else detail
+        super().__init__(self.detail)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """Return the message in the language `gettext` translates into."""
+        text = gettext(self.message)
+        if not self.values:
+            return text
+        try:
+            return text % self.values
+        except (KeyError, ValueError, TypeError):  # a broken translation: English is better
+            return self.detail
 
 
 class ValidationProblem(DomainError):
@@ -48,5 +71,5 @@ class RequestTooLarge(DomainError):
     status = 413
     title = "Request too large"
 
-    def __init__(self, detail: str = "the request body is too large") -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str = N_("the request body is too large"), **values: object) -> None:
+        super().__init__(detail, **values)

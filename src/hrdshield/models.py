@@ -2,7 +2,10 @@
 
 from hrdshield.accounts import models as accounts_models
 from hrdshield.cases import models as cases_models
-from hrdshield.cases import retention_models  # noqa: F401  (registers tables)
+from hrdshield.cases import (
+    oncall_models,  # noqa: F401  (registers tables)
+    retention_models,  # noqa: F401  (registers tables)
+)
 from hrdshield.cases.evidence import models as evidence_models  # noqa: F401  (registers tables)
 from hrdshield.defenders import models as defenders_models
 from hrdshield.demo_platform import models as demo_platform_models

@@ -390,6 +390,13 @@ def test_client_throttle_refuses_over_the_limit_per_client() -> None:
     assert throttle.hit("203.0.113.9")
 
 
+def test_processes_share_a_client_limit_so_together_they_allow_no_more() -> None:
+    processes = [service.ClientThrottle(limit=7, processes=2) for _ in range(2)]
+    allowed = sum(throttle.hit("198.51.100.7") for throttle in processes for _ in range(7))
+    assert allowed == 6  # 3 each: never above the configured 7, whichever process is reached
+    assert service.ClientThrottle(limit=1, processes=4).hit("198.51.100.7")  # at least one
+
+
 def test_client_throttle_forgets_attempts_outside_its_window() -> None:
     throttle = service.ClientThrottle(limit=1, window_seconds=0.0)
     assert throttle.hit("198.51.100.7")

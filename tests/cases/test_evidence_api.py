@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -287,15 +288,41 @@ def test_files_over_the_upload_limit_are_refused(
     assert _upload(small_limit_client, case_id, b"a" * 2048, "fits.txt").status_code == 201
 
 
-def test_requests_over_the_request_limit_are_refused_at_the_edge(
+def test_requests_over_the_form_limit_are_refused_at_the_edge(
     reviewer_client: TestClient, database: TestDatabase, settings: Settings
 ) -> None:
     case_id = _open_case(reviewer_client)
-    too_big = b"a" * (settings.max_request_bytes + 1)
+    too_big = b"a" * (settings.max_form_bytes + 1)
 
     _problem(_upload(reviewer_client, case_id, too_big, "huge.txt"), 413)
 
     _nothing_stored(database, settings)
+
+
+def test_a_file_larger_than_the_request_limit_but_within_the_upload_limit_is_kept(
+    reviewer_client: TestClient,
+    database: TestDatabase,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The upload limit is the one that applies to files (it used to be cut to the request limit),
+    # and the parser holds the file in memory: no plaintext temporary file is ever created.
+    assert settings.max_request_bytes < settings.max_upload_bytes
+    spooled_to_disk: list[object] = []
+
+    def no_temporary_file(*args: object, **kwargs: object) -> object:
+        spooled_to_disk.append(args)
+        raise AssertionError("an upload was spooled to a plaintext temporary file")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_temporary_file)
+    case_id = _open_case(reviewer_client)
+    data = b"synthetic evidence line\n" * ((settings.max_request_bytes + 4096) // 24)
+
+    response = _upload(reviewer_client, case_id, data, "long-log.txt")
+
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == len(data) > settings.max_request_bytes
+    assert spooled_to_disk == []
 
 
 def test_every_evidence_route_declares_its_permission(app: FastAPI) -> None:
@@ -304,7 +331,7 @@ def test_every_evidence_route_declares_its_permission(app: FastAPI) -> None:
     from hrdshield.web.deps import required_permission  # noqa: PLC0415
 
     routes = [*api.router.routes, *pages.router.routes]
-    assert len(routes) == 10
+    assert len(routes) == 11
     for route in routes:
         assert isinstance(route, APIRoute)
         declared = {

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.cases.test_evidence_api import wire
 from tests.cases.test_evidence_sniff import png
@@ -60,7 +61,15 @@ def _upload(driver: WebDriver, site: LiveSite, tmp_path: Path, lang: str) -> Non
     click_and_wait(driver, driver.find_element(By.XPATH, "//main//form[@enctype]//button"))
     wait_for_path(driver, path)
     assert driver.find_element(By.CSS_SELECTOR, "p.notice[role=status]").is_displayed()
-    assert driver.find_elements(By.TAG_NAME, "img") == []  # hidden until revealed
+    # shown only as a blurred preview of a few pixels, drawn larger, until revealed
+    [preview] = driver.find_elements(By.TAG_NAME, "img")
+    assert urlsplit(str(preview.get_attribute("src"))).path.endswith("/preview")
+    WebDriverWait(driver, 10).until(lambda _: preview.get_property("complete"))
+    assert (preview.get_property("naturalWidth"), preview.get_property("naturalHeight")) == (32, 16)
+    assert (preview.get_dom_attribute("width"), preview.get_dom_attribute("height")) == (
+        "160",
+        "80",
+    )
 
 
 def test_a_reviewer_adds_and_reveals_an_image_without_javascript(

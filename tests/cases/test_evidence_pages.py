@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hrdshield.accounts.models import User
-from hrdshield.cases.evidence import storage
+from hrdshield.cases.evidence import preview, storage
+from hrdshield.cases.evidence.enums import CustodyAction
 from hrdshield.cases.evidence.models import CustodyEvent, Evidence
 from hrdshield.config import Settings
 from hrdshield.security.rbac import Role
@@ -69,7 +72,7 @@ def _only_item(database: TestDatabase) -> Evidence:
         return item
 
 
-def test_an_uploaded_image_is_listed_hidden_with_its_hash(
+def test_an_uploaded_image_is_listed_blurred_with_its_hash(
     client: TestClient, case_id: str, database: TestDatabase
 ) -> None:
     empty = client.get(f"/staff/cases/{case_id}/evidence")
@@ -88,7 +91,10 @@ def test_an_uploaded_image_is_listed_hidden_with_its_hash(
     _assert_strict_page(page.text)
     assert "threat-screenshot.png" in page.text
     assert item.sha256 in page.text
-    assert "<img" not in page.text  # hidden until the reviewer chooses to see it
+    # only a blurred preview until the reviewer chooses to see the image
+    assert re.findall(r'<img [^>]*src="([^"]+)"', page.text) == [
+        f"/staff/cases/{case_id}/evidence/{item.id}/preview"
+    ]
     assert f"/evidence/{item.id}/reveal" in page.text
     assert 'name="csrf_token"' in page.text
 
@@ -224,3 +230,76 @@ def test_strangers_and_signed_out_visitors_see_nothing(
     signed_out = client.get(f"/staff/cases/{case_id}/evidence", follow_redirects=False)
     assert signed_out.status_code == 303
     assert signed_out.headers["location"].startswith("/login")
+
+
+def _checkerboard(width: int = 400, height: int = 200, square: int = 10) -> bytes:
+    """Return a sharp black-and-white checkerboard PNG: any blur shows in its pixels."""
+    board = Image.new("L", (width, height))
+    board.putdata(
+        [255 * (((x // square) + (y // square)) % 2) for y in range(height) for x in range(width)]
+    )
+    output = io.BytesIO()
+    board.save(output, format="PNG")
+    return output.getvalue()
+
+
+def test_the_preview_is_small_strongly_blurred_and_never_stored(
+    client: TestClient, case_id: str, database: TestDatabase, settings: Settings
+) -> None:
+    _form_upload(client, case_id, _checkerboard(), "board.png")
+    item = _only_item(database)
+    sealed_before = sorted(storage.folder(settings.uploads_dir).iterdir())
+
+    response = client.get(f"/staff/cases/{case_id}/evidence/{item.id}/preview")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    with Image.open(io.BytesIO(response.content)) as shown:
+        assert shown.size == (preview.EDGE, preview.EDGE // 2)
+        levels = list(shown.convert("L").tobytes())
+    # the original is only black and white; blurred, every pixel is a middling grey
+    assert all(60 < level < 195 for level in levels), (min(levels), max(levels))
+    assert sorted(storage.folder(settings.uploads_dir).iterdir()) == sealed_before
+    with database.session_factory() as fresh:
+        views = fresh.scalars(
+            select(CustodyEvent).where(CustodyEvent.action == CustodyAction.VIEWED)
+        ).all()
+    assert [view.detail for view in views] == [{"rendition": "blurred_preview"}]
+
+
+def test_a_decompression_bomb_is_refused_by_the_decoder() -> None:
+    with pytest.raises(preview.PreviewRefused, match="too many pixels"):
+        preview.blurred(png_bomb())
+
+
+def test_an_image_over_the_decoder_limit_gets_no_preview_and_a_clear_refusal(
+    client: TestClient,
+    case_id: str,
+    database: TestDatabase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _form_upload(client, case_id, png(64, 64), "large.png")
+    item = _only_item(database)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 4,096 pixels is now "too many"
+
+    page = client.get(f"/staff/cases/{case_id}/evidence")
+    refused = client.get(f"/staff/cases/{case_id}/evidence/{item.id}/preview?lang=es")
+
+    assert "<img" not in page.text
+    assert "No preview: this image is too large to decode safely." in page.text
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "too many pixels" not in refused.text  # said in the reader's language
+    with database.session_factory() as fresh:
+        actions = fresh.scalars(select(CustodyEvent.action)).all()
+    assert actions == [CustodyAction.RECEIVED]  # a refused preview showed nothing
+
+
+def test_documents_have_no_preview(
+    client: TestClient, case_id: str, database: TestDatabase
+) -> None:
+    _form_upload(client, case_id, pdf(), "letter.pdf")
+    item = _only_item(database)
+    assert client.get(f"/staff/cases/{case_id}/evidence/{item.id}/preview").status_code == 422

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hrdshield.cases import service, sla, workflow
 from hrdshield.cases.enums import CaseCategory, Severity
@@ -14,6 +16,7 @@ from hrdshield.notify.enums import NotificationStatus
 from hrdshield.security.rbac import Role
 from tests import factories
 from tests.conftest import TestDatabase
+from tests.notify.conftest import SmtpServer
 
 
 def _token(page: str) -> str:
@@ -146,3 +149,63 @@ def test_case_page_shows_delivery_failures_of_notifications(
     assert "SMTP 550" in page.text
     assert "Failed" in page.text
     assert "defender@example.test" not in page.text  # the address stays out of the page
+
+
+def test_a_reviewer_sends_a_failed_notification_again(
+    client: TestClient, session: Session, database: TestDatabase, smtp_server: SmtpServer
+) -> None:
+    from hrdshield.notify import tasks  # noqa: PLC0415
+    from hrdshield.notify.enums import NotificationChannel  # noqa: PLC0415
+    from hrdshield.notify.models import Notification  # noqa: PLC0415
+    from hrdshield.security.models import AuditEntry  # noqa: PLC0415
+
+    reviewer = factories.user(session, Role.REVIEWER)
+    defender = factories.defender(session, contact_address="defender@example.test")
+    opened = service.create(
+        session=session,
+        actor=factories.principal(reviewer),
+        case_in=CaseCreate(category=CaseCategory.HARASSMENT, summary="s", defender_id=defender.id),
+    )
+    session.commit()
+    smtp_server.handler.data_reply = "550 mailbox unavailable"  # a permanent refusal
+    channels = {NotificationChannel.EMAIL: smtp_server.channel()}
+    tasks.deliver_due(session_factory=database.session_factory, channels=channels)
+    factories.sign_in(client, reviewer)
+    page = client.get(f"/staff/cases/{opened.id}")
+    assert "Failed" in page.text
+    with database.session_factory() as fresh:
+        [failed] = fresh.scalars(select(Notification)).all()
+    action = f"/staff/cases/{opened.id}/notifications/{failed.id}/requeue"
+    assert f'action="{action}"' in page.text
+
+    del client.headers["x-csrf-token"]
+    assert client.post(action).status_code == 403  # the form's CSRF token is needed
+    token = factories.csrf_token(client, f"/staff/cases/{opened.id}")
+    other = service.create(
+        session=session,
+        actor=factories.principal(reviewer),
+        case_in=CaseCreate(category=CaseCategory.HARASSMENT, summary="other"),
+    )
+    session.commit()
+    wrong_case = f"/staff/cases/{other.id}/notifications/{failed.id}/requeue"
+    assert client.post(wrong_case, data={"csrf_token": token}).status_code == 404
+
+    requeued = client.post(action, data={"csrf_token": token}, follow_redirects=False)
+
+    assert requeued.status_code == 303
+    assert (
+        "The notification will be sent again shortly."
+        in client.get(requeued.headers["location"]).text
+    )
+    assert client.post(action, data={"csrf_token": token}).status_code == 409  # not failed now
+    with database.session_factory() as fresh:
+        again = fresh.get(Notification, failed.id)
+        assert again is not None
+        assert (again.status, again.attempts) == (NotificationStatus.PENDING, 0)
+        audit_actor = fresh.scalar(
+            select(AuditEntry.actor_id).where(AuditEntry.action == "notification.requeue")
+        )
+    assert audit_actor == reviewer.id
+    smtp_server.handler.data_reply = None
+    assert tasks.deliver_due(session_factory=database.session_factory, channels=channels).sent == 1
+    assert [str(message["To"]) for message in smtp_server.messages] == ["defender@example.test"]

@@ -65,10 +65,21 @@ def count_cases(database: TestDatabase) -> int:
         return int(session.scalar(select(func.count()).select_from(Case)) or 0)
 
 
-def report_form(client: TestClient, lang: str = "en", **fields: Any) -> dict[str, Any]:
-    """Return a valid report form with the CSRF token this client was handed."""
+SUBMISSION_ON_PAGE = re.compile(r'name="submission" value="([^"]+)"')
+
+
+def report_form(
+    client: TestClient, lang: str = "en", path: str = "/report", **fields: Any
+) -> dict[str, Any]:
+    """Return a valid report form with the CSRF and one-time tokens this client was handed."""
+    page = client.get(f"{path}?lang={lang}")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    submission = SUBMISSION_ON_PAGE.search(page.text)
+    assert csrf, f"no CSRF token on {path}"
+    assert submission, f"no one-time token on {path}"
     return {
-        "csrf_token": factories.csrf_token(client, f"/report?lang={lang}"),
+        "csrf_token": csrf.group(1),
+        "submission": submission.group(1),
         "category": "harassment",
         "narrative": "A pile-on of insulting replies under every post since Monday.",
         "links": "https://platform.example/post/1\n@attacker_account",

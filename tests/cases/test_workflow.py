@@ -113,6 +113,46 @@ def test_assignment_balances_load_between_matching_reviewers(database: TestDatab
         assert owners.count(first.id) == owners.count(second.id) == 2
 
 
+def test_a_reviewer_with_no_languages_covers_every_case_in_queue_and_assignment(
+    database: TestDatabase,
+) -> None:
+    # One rule: no languages (or regions) listed means all of them, for the queue and for
+    # automatic assignment alike; a reviewer who lists the case's language is picked first.
+    with database.session_factory() as session, session.begin():
+        actor = factories.principal(factories.user(session, Role.LEAD))
+        generalist = factories.user(session, Role.REVIEWER)  # no languages, no regions
+        tamil = _case(session, actor, language="ta")
+        arabic = _case(session, actor, language="ar")
+        assert {row.id for row in sla.queue(session=session, reviewer=generalist)} == {
+            tamil.id,
+            arabic.id,
+        }
+        assert sla.covers(generalist, tamil)
+        assert workflow.suggest_assignee(session=session, target=tamil) == generalist
+
+        specialist = factories.user(session, Role.REVIEWER)
+        specialist.languages = "ar"
+        session.flush()
+        for _ in range(3):  # more open work than the generalist: still preferred for Arabic
+            workflow.assign(
+                session=session,
+                actor=actor,
+                case_id=_case(session, actor, language="ar").id,
+                assignee_id=specialist.id,
+            )
+        assert workflow.suggest_assignee(session=session, target=arabic) == specialist
+        assert workflow.suggest_assignee(session=session, target=tamil) == generalist
+        assert tamil.id not in {row.id for row in sla.queue(session=session, reviewer=specialist)}
+        assert not sla.covers(specialist, tamil)
+
+        specialist.regions, tamil.region = "EG", "LK"
+        generalist.regions = "EG"
+        session.flush()
+        assert not sla.covers(generalist, tamil)  # regions limit in both places too
+        assert tamil.id not in {row.id for row in sla.queue(session=session, reviewer=generalist)}
+        assert workflow.suggest_assignee(session=session, target=tamil) is None
+
+
 def test_lifecycle_allows_only_its_moves(database: TestDatabase) -> None:
     with database.session_factory() as session, session.begin():
         actor = factories.principal(factories.user(session, Role.REVIEWER))

@@ -13,12 +13,16 @@ from sqlalchemy.orm import Session
 from hrdshield.accounts.models import User
 from hrdshield.defenders.enums import DefenderStatus, EnrolmentRoute
 from hrdshield.defenders.models import Defender
+from hrdshield.notify.enums import NotificationChannel, TemplateKey
+from hrdshield.notify.models import Notification
 from hrdshield.security.models import AuditEntry
 from hrdshield.security.rbac import Role
 from hrdshield.web.deps import SESSION_COOKIE
 from tests import factories
+from tests.factories import PASSWORD
 
 SCRIPT = '"><script>alert("enrol")</script>'
+ARABIC = re.compile(r"[\u0621-\u064a]")
 
 
 def _count(database: Any, column: Any) -> int:
@@ -87,14 +91,17 @@ def test_enrol_form_works_without_javascript(client: TestClient) -> None:
     assert "<script" not in page.text
 
 
-def test_self_registration_creates_a_pending_defender_and_signs_in(
+def test_self_registration_creates_a_pending_defender_who_then_signs_in(
     client: TestClient, database: Any
 ) -> None:
     response = _post(client, "/enrol", _form())
 
     assert response.status_code == 303, response.text
-    assert response.headers["location"].startswith("/portal")
-    assert SESSION_COOKIE in client.cookies
+    assert response.headers["location"] == "/enrol/received"
+    assert SESSION_COOKIE not in client.cookies  # an existing address could not be signed in
+    received = client.get("/enrol/received")
+    assert received.status_code == 200
+    assert "Thank you. Your enrolment was received." in received.text
     (defender,) = _defenders(database)
     assert defender.status is DefenderStatus.PENDING
     assert defender.enrolled_via is EnrolmentRoute.SELF
@@ -106,6 +113,10 @@ def test_self_registration_creates_a_pending_defender_and_signs_in(
         assert user.role is Role.HRD
         assert user.email == "self.registered@example.test"
         assert len(fresh.get(Defender, defender.id).identifiers) == 3  # type: ignore[union-attr]
+    signed_in = client.post(
+        "/api/v1/session", json={"email": "self.registered@example.test", "password": PASSWORD}
+    )
+    assert signed_in.status_code == 201
     portal = client.get("/portal")
     assert portal.status_code == 200
     assert defender.pseudonym in portal.text
@@ -167,18 +178,31 @@ def test_hostile_values_are_shown_again_escaped(client: TestClient, database: An
     assert _count(database, Defender.id) == 0
 
 
-def test_an_email_already_registered_saves_nothing(
-    client: TestClient, session: Session, database: Any
+def test_an_email_already_registered_gets_the_same_answer_and_its_owner_an_e_mail(
+    client: TestClient, app: Any, session: Session, database: Any
 ) -> None:
-    factories.user(session, Role.HRD, email="self.registered@example.test")
+    owner = factories.user(session, Role.HRD, email="self.registered@example.test")
     session.commit()
+    with TestClient(app) as stranger:
+        new = _post(stranger, "/enrol", _form(email="somebody.new@example.test"))
 
-    response = _post(client, "/enrol", _form(email="SELF.registered@example.test"))
+    response = _post(client, "/enrol?lang=es", _form(email="SELF.registered@example.test"))
+    again = _post(client, "/enrol?lang=es", _form(email="self.registered@example.test"))
 
-    assert response.status_code == 400
-    assert _error_for(response.text, "form")
-    assert _count(database, User.id) == 1
-    assert _count(database, Defender.id) == 0
+    for answer in (response, again):
+        assert (answer.status_code, answer.headers["location"]) == (303, new.headers["location"])
+        assert SESSION_COOKIE not in answer.headers.get("set-cookie", "")
+    assert SESSION_COOKIE not in new.headers.get("set-cookie", "")
+    assert _count(database, User.id) == 2  # the owner and the new address, nobody else
+    assert _count(database, Defender.id) == 1
+    with database.session_factory() as fresh:
+        [told] = fresh.scalars(select(Notification)).all()  # once a day, however many tries
+        assert (told.template, told.channel) == (
+            TemplateKey.ACCOUNT_EXISTS,
+            NotificationChannel.EMAIL,
+        )
+        assert (told.address, told.language) == (owner.email, "es")
+    assert "user.registration_refused" in _actions(database)
 
 
 def test_an_invalid_phone_rolls_back_the_new_account_too(client: TestClient, database: Any) -> None:
@@ -334,3 +358,22 @@ def test_directory_is_for_staff_who_work_with_defenders(
     assert client.get(f"/staff/defenders/{defender.id}").status_code == 403
     refused = _post(client, f"/staff/defenders/{defender.id}/status", {"status": "withdrawn"})
     assert refused.status_code == 403
+
+
+def test_field_problems_are_said_in_the_reader_s_language(client: TestClient) -> None:
+    token = factories.csrf_token(client, "/enrol?lang=ar")
+    response = client.post(
+        "/enrol?lang=ar",
+        data={**_form(country="Mexico", languages=[]), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 400
+    country, languages = (
+        _error_for(response.text, "country"),
+        _error_for(response.text, "languages"),
+    )
+    assert country
+    assert languages
+    assert ARABIC.search(country)
+    assert ARABIC.search(languages)
+    assert "String should match" not in response.text

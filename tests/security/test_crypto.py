@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import threading
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
 from hrdshield.accounts.models import User
 from hrdshield.security import crypto
@@ -143,6 +144,36 @@ def test_refresh_inside_a_write_transaction_neither_waits_nor_writes(
         assert rotated_elsewhere.id not in database.keyring._keys
     database.keyring.refresh()
     assert rotated_elsewhere.id in database.keyring._keys
+
+
+def test_processes_starting_at_once_create_one_key_per_purpose(database: TestDatabase) -> None:
+    """Regression: two processes loading keys into a fresh database made two active keys."""
+    with database.engine.begin() as connection:
+        connection.execute(delete(DataKey))  # a database no process has started on yet
+    starting = [
+        Keyring(master_key=database.keyring.master_key, session_factory=database.session_factory)
+        for _ in range(4)
+    ]
+    together = threading.Barrier(len(starting))
+    failures: list[BaseException] = []
+
+    def start(keyring: Keyring) -> None:
+        try:
+            together.wait(timeout=60)
+            keyring.load()
+        except BaseException as error:  # noqa: BLE001  (reported below)
+            failures.append(error)
+
+    threads = [threading.Thread(target=start, args=(keyring,)) for keyring in starting]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    with database.session_factory() as session:
+        purposes = sorted(session.scalars(select(DataKey.purpose)))
+    assert purposes == sorted([Purpose.AUDIT, Purpose.BLIND_INDEX, Purpose.FIELD])
+    assert len({keyring.keyed_hash(Purpose.AUDIT, "same") for keyring in starting}) == 1
 
 
 def test_values_sealed_by_another_process_after_rotation_open(database: TestDatabase) -> None:

@@ -117,31 +117,40 @@ def pages_for(
     role: Role, defender_id: str, case_id: str, hrd_case_id: str, alert: tuple[str, str]
 ) -> list[str]:
     """Return the signed-in pages that `role` may open."""
-    pages = []
-    if allowed(role, Permission.ALERT_READ):
-        attacked, alert_id = alert
-        pages += [
+    attacked, alert_id = alert
+    by_permission = {
+        Permission.ALERT_READ: [
             "/staff/alerts",
             f"/staff/alerts/{alert_id}",
             f"/staff/defenders/{attacked}/campaign",
             "/staff/detection",
-        ]
-    if allowed(role, Permission.CASE_WORK):
-        pages += ["/staff/queue", f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/evidence"]
-    if allowed(role, Permission.AUDIT_READ):
-        pages += ["/staff/audit", "/staff/audit?verify=1"]
-    if allowed(role, Permission.PLATFORM_FEED):
-        pages.append("/staff/platform")
-    if allowed(role, Permission.STAFF_HOME):
-        pages.append("/staff")
-    if allowed(role, Permission.DEFENDER_DIRECTORY):
-        pages += ["/staff/defenders", "/staff/defenders/new", f"/staff/defenders/{defender_id}"]
-    if allowed(role, Permission.PORTAL):
-        pages += ["/portal", "/portal?enrolled=1"]
+        ],
+        Permission.CASE_WORK: [
+            "/staff/queue",
+            f"/staff/cases/{case_id}",
+            f"/staff/cases/{case_id}/evidence",
+        ],
+        Permission.AUDIT_READ: ["/staff/audit", "/staff/audit?verify=1"],
+        Permission.PLATFORM_FEED: ["/staff/platform"],
+        Permission.STAFF_HOME: ["/staff"],
+        Permission.DEFENDER_DIRECTORY: [
+            "/staff/defenders",
+            "/staff/defenders/new",
+            f"/staff/defenders/{defender_id}",
+        ],
+        Permission.PORTAL: ["/portal", "/portal?enrolled=1"],
+        Permission.ENROL_ON_BEHALF: ["/portal/defenders/new"],
+        Permission.REPORT_ON_BEHALF: ["/portal/report"],
+        Permission.ONCALL_MANAGE: ["/staff/oncall"],
+    }
+    pages = [
+        page
+        for permission, paths in by_permission.items()
+        if allowed(role, permission)
+        for page in paths
+    ]
     if role is Role.HRD:
         pages.append(f"/portal/cases/{hrd_case_id}")
-    if allowed(role, Permission.ENROL_ON_BEHALF):
-        pages.append("/portal/defenders/new")
     return pages
 
 
@@ -175,7 +184,7 @@ def test_public_pages_have_no_axe_violations(
 ) -> None:
     driver = browsers.get()
     problems = []
-    for path in ("/", "/login", "/enrol"):
+    for path in ("/", "/login", "/enrol", "/enrol/received"):
         problems += audit_url(driver, live_site, path, lang)
 
     sign_in(driver, live_site, "nobody@example.test", password="not the password", lang=lang)
@@ -330,10 +339,11 @@ def test_defender_enrols_without_javascript(browsers: Browsers, live_site: LiveS
     driver.find_element(By.CSS_SELECTOR, "input[name=languages][value=ar]").click()
     Select(driver.find_element(By.ID, "contact_channel")).select_by_value("in_app")
     submit(driver)
-    wait_for_path(driver, "/portal")
-    assert urlsplit(driver.current_url).query == "enrolled=1"
+    wait_for_path(driver, "/enrol/received")
     notice = driver.find_element(By.CSS_SELECTOR, "main .notice[role=status]")
-    assert notice.text.startswith("Thank you. The enrolment was recorded.")
+    assert notice.text.startswith("Thank you. Your enrolment was received.")
+    sign_in(driver, live_site, fields["email"], password=fields["password"])
+    wait_for_path(driver, "/portal")
 
 
 def strongest_contrast_on_white(colours: str) -> float:

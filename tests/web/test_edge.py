@@ -231,3 +231,14 @@ def test_background_work_starts_with_the_server_and_stops_with_it(
         assert {"sla-ladder", "notifier"} <= running
     remaining = {thread.name for thread in threading.enumerate()}
     assert not {"sla-ladder", "notifier"} & remaining
+
+
+def test_a_worker_of_several_runs_only_its_key_refresher(settings, database: TestDatabase) -> None:  # type: ignore[no-untyped-def]
+    background = settings.model_copy(update={"background_tasks": True})
+    app = create_app(background, engine=database.engine, background=False, processes=2)
+    before = {thread.name for thread in threading.enumerate()}
+    with TestClient(app):
+        started = {thread.name for thread in threading.enumerate()} - before
+        assert started >= {"key-refresher"}
+        assert not {"sla-ladder", "retention", "notifier", "demo-platform"} & started
+    assert app.state.client_throttle.limit == settings.login_client_limit // 2

@@ -33,6 +33,7 @@ PUBLIC = {
     ("POST", "/logout"),
     ("GET", "/enrol"),
     ("POST", "/enrol"),
+    ("GET", "/enrol/received"),
     ("POST", "/api/v1/session"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/report"),

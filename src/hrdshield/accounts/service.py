@@ -14,13 +14,13 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session, defer
 
 from hrdshield import clock
 from hrdshield.accounts.models import Organisation, User
 from hrdshield.db import split_list
-from hrdshield.errors import Conflict, NotFound, ValidationProblem
+from hrdshield.errors import N_, Conflict, NotFound, ValidationProblem
 from hrdshield.security import audit, passwords, totp
 from hrdshield.security.crypto import current_keyring
 from hrdshield.security.models import WebSession
@@ -73,6 +73,26 @@ def create_organisation(
     return organisation
 
 
+def check_email(email: str) -> str:
+    """Return an e-mail address as it will be kept, or refuse one that cannot be an address."""
+    email = email.strip()
+    if "@" not in email or len(email) > 254:
+        raise ValidationProblem(N_("a valid e-mail address is required"))
+    return email
+
+
+def check_password(password: str) -> None:
+    """Refuse a password the policy does not allow, saying what it needs."""
+    try:
+        passwords.check_policy(password)
+    except passwords.WeakPasswordError as error:
+        raise ValidationProblem(
+            N_("a password needs at least %(least)s and at most %(most)s characters"),
+            least=passwords.MIN_LENGTH,
+            most=passwords.MAX_LENGTH,
+        ) from error
+
+
 def create_user(
     *,
     session: Session,
@@ -86,9 +106,7 @@ def create_user(
     regions: str = "",
 ) -> User:
     """Create a user; partners must belong to an organisation."""
-    email = email.strip()
-    if "@" not in email or len(email) > 254:
-        raise ValidationProblem("a valid e-mail address is required")
+    email = check_email(email)
     if role not in USER_ROLES:
         raise ValidationProblem(
             "platforms are registered with `hrdshield platform add`, not as users"
@@ -97,13 +115,11 @@ def create_user(
         raise ValidationProblem("a partner user must belong to an organisation")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise NotFound("organisation not found")
+    check_password(password)  # before the address is looked up: see defenders.self_register
     index = email_index(email)
     if session.scalar(select(User.id).where(User.email_index == index)) is not None:
-        raise Conflict("a user with this e-mail address exists")
-    try:
-        password_hash = passwords.hash_password(password)
-    except passwords.WeakPasswordError as error:
-        raise ValidationProblem(str(error)) from error
+        raise Conflict(N_("a user with this e-mail address exists"))
+    password_hash = passwords.hash_password(password)
     user = User(
         email=email,
         email_index=index,
@@ -142,10 +158,14 @@ def find_by_email(*, session: Session, email: str) -> User | None:
 
 
 class ClientThrottle:
-    """Sliding-window attempt counter per client, kept only in memory under keyed hashes."""
+    """Sliding-window attempt counter per client, kept only in memory under keyed hashes.
 
-    def __init__(self, limit: int, window_seconds: float = 300.0) -> None:
-        self.limit, self.window = limit, window_seconds
+    Each serving process keeps its own counts, so `processes` of them share the limit: each
+    allows its share, and a client never gets more than `limit` attempts from all of them.
+    """
+
+    def __init__(self, limit: int, window_seconds: float = 300.0, *, processes: int = 1) -> None:
+        self.limit, self.window = max(1, limit // max(1, processes)), window_seconds
         self._salt = secrets.token_bytes(16)
         self._attempts: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -319,6 +339,32 @@ def find_session(*, session: Session, token: str) -> WebSession | None:
     if web_session is None or web_session.expires_at <= clock.now():
         return None
     return web_session
+
+
+# Built once (every request runs it). Reading who is signed in needs neither the encrypted
+# columns nor the password hash: left unloaded, they are read (and decrypted) only by the few
+# requests that use them.
+_SIGNED_IN = (
+    select(WebSession, User)
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.id == bindparam("token_id"), WebSession.expires_at > bindparam("now"))
+    .options(
+        defer(User.email),
+        defer(User.display_name),
+        defer(User.totp_secret),
+        defer(User.password_hash),
+    )
+)
+
+
+def find_signed_in(*, session: Session, token: str) -> tuple[WebSession, User] | None:
+    """Return the live session for `token` and its active user in one query, or None."""
+    if not token or len(token) > 128:
+        return None
+    found = session.execute(_SIGNED_IN, {"token_id": _token_id(token), "now": clock.now()}).first()
+    if found is None or not found[1].is_active:
+        return None
+    return found[0], found[1]
 
 
 def upgrade_session(*, session: Session, token: str, user: User, policy: LoginPolicy) -> str:

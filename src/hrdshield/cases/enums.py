@@ -85,3 +85,10 @@ class MessageDirection(enum.Enum):
 
     TO_REPORTER = "to_reporter"
     FROM_REPORTER = "from_reporter"
+
+
+class OnCallDuty(enum.Enum):
+    """Who the escalation ladder alerts: the on-call lead first, then the head of response."""
+
+    LEAD = "lead"
+    HEAD_OF_RESPONSE = "head_of_response"

@@ -1,9 +1,12 @@
-"""Reports from the public: the form and API anyone can use, receipt codes, and reporter messages.
+"""Reports from the public and from partners: receipt codes, files, and reporter messages.
 
 A report needs no account. It opens a case through `service.create` (severity suggestion, SLA
 deadline, timeline and audit included), then gets a receipt code that is shown once and stored
 only as a keyed digest and an argon2id hash (see `receipts`). With the code, the reporter reads
-the case's status and the response team's questions, and answers them.
+the case's status and the response team's questions, and answers them. A trusted partner's
+report concerns one of its defenders (or a person not enrolled) and is followed in the portal.
+Files sent with a report go through the evidence service in the same transaction, so a refused
+file refuses the report; a one-time form token makes a second send of the same form open nothing.
 
 This module must never store anything about the reporter's connection (address, browser, headers)
 and never put a narrative, a question, an answer or a contact address in a log or an audit detail.
@@ -11,8 +14,12 @@ and never put a narrative, a question, an answer or a contact address in a log o
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
@@ -28,11 +35,12 @@ from hrdshield.cases.enums import (
     ReporterContact,
     ReporterRelation,
 )
-from hrdshield.cases.models import Case, CaseEvent, CaseMessage
+from hrdshield.cases.evidence import service as evidence
+from hrdshield.cases.models import Case, CaseEvent, CaseMessage, ReportSubmission
 from hrdshield.cases.schemas import CaseCreate
 from hrdshield.cases.sla import SlaPolicy
 from hrdshield.defenders.models import Defender
-from hrdshield.errors import ValidationProblem
+from hrdshield.errors import N_, DomainError, ValidationProblem
 from hrdshield.notify import service as notifications
 from hrdshield.notify.enums import NotificationChannel, TemplateKey
 from hrdshield.security import audit
@@ -42,6 +50,9 @@ MAX_NARRATIVE = 20_000
 MAX_LINKS = 5_000
 MAX_EMAIL = 254
 MAX_MESSAGE = 10_000
+MAX_FILES = 5  # files sent with one report
+SUBMISSION_TOKEN_BYTES = 32
+_SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 SUMMARY_LENGTH = 120
 # The address check of the notification outbox, so an address accepted here can be written to.
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\]+")
@@ -75,10 +86,56 @@ class ReportCreate(BaseModel):
 
 @dataclass(frozen=True)
 class Receipt:
-    """A case just opened from a report, and its receipt code (which exists only here)."""
+    """A case just opened from a report, and its receipt code (which exists only here).
+
+    A partner's report has no code: the partner follows it in the portal.
+    """
 
     case: Case
-    code: str
+    code: str | None
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files sent with a report, and where and how large they may be stored."""
+
+    uploads: Sequence[evidence.EvidenceFile]
+    uploads_dir: Path
+    max_bytes: int
+
+
+class FileRefused(DomainError):
+    """A file sent with a report was refused, so nothing of the report was kept."""
+
+    def __init__(self, filename: str | None, reason: DomainError) -> None:
+        super().__init__(reason.message, **reason.values)
+        self.status, self.filename, self.reason = reason.status, filename, reason
+
+
+class AlreadyReceived(DomainError):
+    """The form was sent before (a reload of the receipt page): the report exists already."""
+
+    status = 409
+    title = "Conflict"
+
+
+def new_submission_token() -> str:
+    """Return a one-time token for a report form (sent back in a hidden field)."""
+    return secrets.token_urlsafe(SUBMISSION_TOKEN_BYTES)
+
+
+def _submission_digest(token: str) -> str:
+    if not _SUBMISSION_TOKEN.fullmatch(token):
+        raise ValidationProblem(N_("the form is out of date; reload it and send it again"))
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def submission_spent(*, session: Session, token: str) -> bool:
+    """Return whether a report was already opened with this form token."""
+    if not _SUBMISSION_TOKEN.fullmatch(token):
+        return False
+    return session.get(ReportSubmission, _submission_digest(token)) is not None
 
 
 def _summary(narrative: str) -> str:
@@ -88,6 +145,15 @@ def _summary(narrative: str) -> str:
     return first_line[: SUMMARY_LENGTH - 1].rstrip() + "…"
 
 
+def _sender(reporter: Principal | None) -> tuple[Principal, Role | None]:
+    """Return who opens the case, and as what: a defender, a partner, or the public."""
+    if reporter is not None and reporter.role is Role.HRD and reporter.defender_id is not None:
+        return reporter, Role.HRD
+    if reporter is not None and reporter.role is Role.PARTNER and reporter.organisation_id:
+        return reporter, Role.PARTNER
+    return PUBLIC_REPORTER, None
+
+
 def submit(
     *,
     session: Session,
@@ -95,16 +161,26 @@ def submit(
     report_in: ReportCreate,
     language: str,
     policy: SlaPolicy | None = None,
+    defender_id: str | None = None,
+    files: ReportFiles | None = None,
+    submission_token: str | None = None,
 ) -> Receipt:
-    """Open a case from a public report and issue its receipt code.
+    """Open a case from a report, with its files, and issue its receipt code.
 
     A signed-in defender's report is linked to their enrolment (their profile says how to reach
-    them); anybody else's is anonymous, reached only as they chose in the report.
+    them); a partner's concerns the defender it names among its own (or an unenrolled person
+    the narrative describes) and is followed in the portal; anybody else's is anonymous,
+    reached only as they chose in the report. A `submission_token` is spent here: the same
+    form sent again raises `AlreadyReceived`. Any refused file refuses the whole report.
     """
-    as_defender = (
-        reporter is not None and reporter.role is Role.HRD and reporter.defender_id is not None
-    )
-    actor = reporter if as_defender and reporter is not None else PUBLIC_REPORTER
+    digest = _submission_digest(submission_token) if submission_token is not None else None
+    if digest is not None and session.get(ReportSubmission, digest) is not None:
+        raise AlreadyReceived(N_("this report was already received"))
+    uploads = files.uploads if files is not None else ()
+    if len(uploads) > MAX_FILES:
+        raise ValidationProblem(N_("send at most %(most)s files with one report"), most=MAX_FILES)
+    actor, sent_as = _sender(reporter)
+    for_defender = defender_id if sent_as is Role.PARTNER else None
     opened = service.create(
         session=session,
         actor=actor,
@@ -112,24 +188,29 @@ def submit(
             category=report_in.category,
             summary=_summary(report_in.narrative),
             narrative=report_in.narrative,
-            language=report_in.language or language,
+            defender_id=for_defender,
+            # a partner's report about an enrolled defender is in the defender's language
+            language=report_in.language or (None if for_defender else language),
         ),
         policy=policy,
     )
-    if as_defender:
-        opened.reporter_relation = ReporterRelation.SELF
-    else:
-        opened.source = CaseSource.ANONYMOUS
-        opened.reporter_relation = report_in.relation
-        opened.reporter_contact = report_in.contact
-        opened.reporter_email = report_in.contact_email
-        _correct_created_event(session, opened)
+    code = _describe_sender(session, opened, sent_as, report_in)
     opened.reported_links = report_in.links or None
-    code = receipts.new_code()
-    canonical = receipts.normalise(code)
-    assert canonical is not None  # noqa: S101  (a fresh code is always well-formed)
-    opened.receipt_lookup = receipts.lookup_digest(canonical)
-    opened.receipt_hash = receipts.hash_code(canonical)
+    for upload in uploads:
+        assert files is not None  # noqa: S101  (uploads come from files)
+        try:
+            evidence.receive(
+                session=session,
+                actor=actor,
+                case=opened,
+                upload=upload,
+                max_bytes=files.max_bytes,
+                uploads_dir=files.uploads_dir,
+            )
+        except DomainError as error:
+            raise FileRefused(upload.filename, error) from error
+    if digest is not None:
+        session.add(ReportSubmission(token_digest=digest, case_id=opened.id))
     session.flush()
     audit.record(
         session,
@@ -137,9 +218,32 @@ def submit(
         action="case.receipt_issued",
         entity_type="case",
         entity_id=opened.id,
-        detail={"source": opened.source.value},
+        detail={"source": opened.source.value, "files": len(uploads)},
     )
-    return Receipt(case=opened, code=code)
+    return Receipt(case=opened, code=code, files=len(uploads))
+
+
+def _describe_sender(
+    session: Session, opened: Case, sent_as: Role | None, report_in: ReportCreate
+) -> str | None:
+    """Record who sent the report and how they hear back; return the receipt code, if any."""
+    if sent_as is Role.PARTNER:
+        opened.reporter_relation = ReporterRelation.ON_BEHALF
+        return None  # the partner follows its report in the portal
+    if sent_as is Role.HRD:
+        opened.reporter_relation = ReporterRelation.SELF
+    else:
+        opened.source = CaseSource.ANONYMOUS
+        opened.reporter_relation = report_in.relation
+        opened.reporter_contact = report_in.contact
+        opened.reporter_email = report_in.contact_email
+        _correct_created_event(session, opened)
+    code = receipts.new_code()
+    canonical = receipts.normalise(code)
+    assert canonical is not None  # noqa: S101  (a fresh code is always well-formed)
+    opened.receipt_lookup = receipts.lookup_digest(canonical)
+    opened.receipt_hash = receipts.hash_code(canonical)
+    return code
 
 
 def _correct_created_event(session: Session, opened: Case) -> None:
@@ -185,7 +289,7 @@ def messages_of(*, session: Session, case_id: str) -> list[CaseMessage]:
 def _checked_body(body: str) -> str:
     body = body.strip()
     if not body or len(body) > MAX_MESSAGE:
-        raise ValidationProblem(f"a message needs 1 to {MAX_MESSAGE} characters")
+        raise ValidationProblem(N_("a message needs 1 to %(most)s characters"), most=MAX_MESSAGE)
     return body
 
 

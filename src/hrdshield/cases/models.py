@@ -119,3 +119,19 @@ class CaseMessage(Base):
         String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+
+
+class ReportSubmission(Base):
+    """A report form's one-time token, once spent: the same form sent again opens nothing new.
+
+    Only the token's SHA-256 is kept (the token is random, so a slow hash adds nothing); the row
+    goes with its case.
+    """
+
+    __tablename__ = "report_submissions"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

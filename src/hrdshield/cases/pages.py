@@ -13,6 +13,7 @@ from hrdshield.accounts.models import User
 from hrdshield.cases import intake, service, sla, workflow
 from hrdshield.cases.enums import CaseStatus, Severity
 from hrdshield.defenders.models import Defender
+from hrdshield.errors import N_, NotFound
 from hrdshield.notify import service as notifications
 from hrdshield.security.rbac import Permission, Principal
 from hrdshield.web.deps import DB_SESSION, require
@@ -140,6 +141,22 @@ def note_form(
     """Add an internal note."""
     workflow.add_note(session=session, actor=principal, case_id=case_id, body=body)
     return _back(case_id)
+
+
+@router.post("/staff/cases/{case_id}/notifications/{notification_id}/requeue")
+def requeue_form(
+    case_id: str,
+    notification_id: str,
+    session: Session = DB_SESSION,
+    principal: Principal = require(Permission.CASE_WORK),
+) -> Response:
+    """Send a failed notification of this case again, with a fresh set of attempts (audited)."""
+    shown = service.get(session=session, actor=principal, case_id=case_id)
+    failed = notifications.get(session=session, notification_id=notification_id)
+    if failed.case_id != shown.id:
+        raise NotFound(N_("no such notification"))
+    notifications.requeue(session=session, actor=principal, notification_id=failed.id)
+    return RedirectResponse(f"/staff/cases/{case_id}?requeued=1#notifications-heading", 303)
 
 
 @router.get("/portal/cases/{case_id}")

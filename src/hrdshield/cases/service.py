@@ -21,7 +21,7 @@ from hrdshield.db import split_list
 from hrdshield.defenders import service as defenders
 from hrdshield.defenders.enums import RiskLevel
 from hrdshield.defenders.models import Defender
-from hrdshield.errors import NotFound, ValidationProblem
+from hrdshield.errors import N_, NotFound, ValidationProblem
 from hrdshield.notify import service as notifications
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.security import audit
@@ -101,7 +101,7 @@ def create(
     defender_id = case_in.defender_id
     if actor.role is Role.HRD:
         if actor.defender_id is None:
-            raise ValidationProblem("enrol as a defender before opening a case")
+            raise ValidationProblem(N_("enrol as a defender before opening a case"))
         defender_id = actor.defender_id
     if defender_id is not None and actor.kind == "system":  # detection acts for every defender
         defender = session.get(Defender, defender_id)
@@ -193,7 +193,7 @@ def get(*, session: Session, actor: Principal, case_id: str) -> Case:
     """Return a case the actor may see, or NotFound."""
     case = session.scalar(select(Case).where(Case.id == case_id, _visible(actor)))
     if case is None:
-        raise NotFound("case not found")
+        raise NotFound(N_("case not found"))
     return case
 
 

@@ -2,8 +2,10 @@
 
 A case is acknowledged when a reviewer triages it. Until then the ladder climbs: at the target
 the case is marked breached and the on-call lead is alerted; at one and a half times the target
-the head of response is. The queue shows open cases by time to breach, partner (trusted-flagger)
-reports first when two are due together, limited to the languages and regions a reviewer covers.
+the head of response is (`oncall` says who they are and sends the alerts through the outbox).
+The queue shows open cases by time to breach, partner (trusted-flagger) reports first when two
+are due together, limited to what a reviewer covers (`covers`: the languages and regions on
+their account, none listed meaning all); automatic assignment uses the same rule.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from hrdshield import clock
 from hrdshield.accounts.models import User
-from hrdshield.cases.enums import CaseEventKind, CaseSource, CaseStatus, Severity
+from hrdshield.cases import oncall
+from hrdshield.cases.enums import CaseEventKind, CaseSource, CaseStatus, OnCallDuty, Severity
 from hrdshield.cases.models import Case, CaseEvent
 from hrdshield.db import split_list
 from hrdshield.security import audit
@@ -75,26 +78,28 @@ def tick(*, session: Session, policy: SlaPolicy, now: datetime | None = None) ->
         head_at = waiting_case.created_at + target * policy.head_factor
         if waiting_case.escalation_level < LEAD_LEVEL:
             waiting_case.breached_at = waiting_case.breached_at or now
-            _climb(session, waiting_case, LEAD_LEVEL, "lead", now)
             _event(session, waiting_case, CaseEventKind.SLA_BREACHED, now, {})
+            _climb(session, waiting_case, LEAD_LEVEL, OnCallDuty.LEAD, now)
             steps.append(LadderStep(waiting_case.id, LEAD_LEVEL, "lead"))
         if now >= head_at and waiting_case.escalation_level < HEAD_LEVEL:
-            _climb(session, waiting_case, HEAD_LEVEL, "head_of_response", now)
+            _climb(session, waiting_case, HEAD_LEVEL, OnCallDuty.HEAD_OF_RESPONSE, now)
             steps.append(LadderStep(waiting_case.id, HEAD_LEVEL, "head_of_response"))
     session.flush()
     return steps
 
 
-def _climb(session: Session, escalated: Case, level: int, alert: str, now: datetime) -> None:
+def _climb(session: Session, escalated: Case, level: int, duty: OnCallDuty, now: datetime) -> None:
     escalated.escalation_level = level
-    _event(session, escalated, CaseEventKind.ESCALATED, now, {"level": level, "alert": alert})
+    alerted = oncall.alert(session=session, escalated=escalated, duty=duty, level=level, at=now)
+    detail: dict[str, object] = {"level": level, "alert": duty.value, "alerted": alerted}
+    _event(session, escalated, CaseEventKind.ESCALATED, now, detail)
     audit.record(
         session,
         actor=_LADDER,
         action="case.escalate",
         entity_type="case",
         entity_id=escalated.id,
-        detail={"level": level, "alert": alert},
+        detail=detail,
     )
 
 
@@ -111,6 +116,17 @@ def _event(
             data=data,
         )
     )
+
+
+def covers(reviewer: User, target: Case) -> bool:
+    """Return whether a reviewer covers a case: its language and region, none listed being all.
+
+    The one rule for both the queue (in SQL below) and automatic assignment.
+    """
+    languages, regions = split_list(reviewer.languages), split_list(reviewer.regions)
+    if languages and target.language not in languages:
+        return False
+    return not regions or target.region is None or target.region in regions
 
 
 def queue(

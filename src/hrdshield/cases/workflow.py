@@ -18,9 +18,9 @@ from hrdshield.cases import retention, service
 from hrdshield.cases.enums import CaseEventKind, CaseStatus, Severity
 from hrdshield.cases.models import Case, CaseEvent, CaseLink
 from hrdshield.cases.retention import RetentionPolicy
-from hrdshield.cases.sla import OPEN_STATUSES, SlaPolicy
+from hrdshield.cases.sla import OPEN_STATUSES, SlaPolicy, covers
 from hrdshield.db import split_list
-from hrdshield.errors import Conflict, NotFound, ValidationProblem
+from hrdshield.errors import N_, Conflict, NotFound, ValidationProblem
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.security import audit
 from hrdshield.security.rbac import Principal, Role
@@ -79,7 +79,7 @@ def triage(
     """Confirm (or change) the severity of a new case; this acknowledges it and stops the ladder."""
     triaged = service.get(session=session, actor=actor, case_id=case_id)
     if triaged.status is not CaseStatus.NEW:
-        raise Conflict(f"only a new case can be triaged; this one is {triaged.status.value}")
+        raise Conflict(N_("only a new case can be triaged; this one was triaged already"))
     before = service.snapshot(triaged)
     now = clock.now()
     previous = triaged.severity
@@ -113,9 +113,13 @@ def change_status(
     """Move a case along its lifecycle; refuse moves the lifecycle does not allow."""
     changed = service.get(session=session, actor=actor, case_id=case_id)
     if status is CaseStatus.DUPLICATE:
-        raise ValidationProblem("mark a duplicate by merging it into the case it repeats")
+        raise ValidationProblem(N_("mark a duplicate by merging it into the case it repeats"))
     if status not in TRANSITIONS[changed.status]:
-        raise Conflict(f"a {changed.status.value} case cannot become {status.value}")
+        raise Conflict(
+            N_("a %(current)s case cannot become %(wanted)s"),
+            current=changed.status.value,
+            wanted=status.value,
+        )
     before = service.snapshot(changed)
     changed.status = status
     changed.closed_at = clock.now() if status is CaseStatus.CLOSED else None
@@ -148,21 +152,23 @@ def open_load(session: Session, user_id: str) -> int:
 
 
 def suggest_assignee(*, session: Session, target: Case) -> User | None:
-    """Pick the active reviewer covering the case's language and region with the least work."""
+    """Pick an active reviewer who covers the case (the queue's rule), with the least work.
+
+    Among those who cover it, a reviewer who lists the case's language comes before one who
+    lists no languages (and so covers all of them); then the least open work, then seniority.
+    """
     candidates = []
     for reviewer in session.scalars(
         select(User).where(User.role == Role.REVIEWER, User.is_active.is_(True))
     ):
-        languages = split_list(reviewer.languages)
-        regions = split_list(reviewer.regions)
-        if target.language not in languages:
+        if not covers(reviewer, target):
             continue
-        if regions and target.region and target.region not in regions:
-            continue
-        candidates.append((open_load(session, reviewer.id), reviewer.created_at, reviewer))
+        generalist = target.language not in split_list(reviewer.languages)
+        load = open_load(session, reviewer.id)
+        candidates.append(((generalist, load, reviewer.created_at, reviewer.id), reviewer))
     if not candidates:
         return None
-    return min(candidates, key=lambda candidate: (candidate[0], candidate[1]))[2]
+    return min(candidates, key=lambda candidate: candidate[0])[1]
 
 
 def _assign(session: Session, actor: Principal, target: Case, assignee: User | None) -> None:
@@ -187,7 +193,7 @@ def assign(*, session: Session, actor: Principal, case_id: str, assignee_id: str
     else:
         assignee = session.get(User, assignee_id)
         if assignee is None or assignee.role not in _WORKERS or not assignee.is_active:
-            raise NotFound("no active reviewer or lead with that id")
+            raise NotFound(N_("no active reviewer or lead with that id"))
     _assign(session, actor, target, assignee)
     return target
 
@@ -196,7 +202,7 @@ def add_note(*, session: Session, actor: Principal, case_id: str, body: str) -> 
     """Add an internal note (encrypted; never shown to the reporter)."""
     body = body.strip()
     if not body or len(body) > MAX_NOTE:
-        raise ValidationProblem(f"a note needs 1 to {MAX_NOTE} characters")
+        raise ValidationProblem(N_("a note needs 1 to %(most)s characters"), most=MAX_NOTE)
     target = service.get(session=session, actor=actor, case_id=case_id)
     return _record(session, actor, target, CaseEventKind.NOTE, body=body)
 

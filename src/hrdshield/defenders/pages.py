@@ -13,7 +13,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from hrdshield.accounts import service as accounts
 from hrdshield.defenders import service
 from hrdshield.defenders.enums import (
     ConsentScope,
@@ -25,8 +24,9 @@ from hrdshield.defenders.enums import (
 from hrdshield.defenders.schemas import DefenderCreate, DefenderUpdate, IdentifierIn
 from hrdshield.errors import DomainError
 from hrdshield.security.rbac import Permission, Principal, Role
-from hrdshield.web.cookies import set_session_cookie
 from hrdshield.web.deps import DB_SESSION, require
+from hrdshield.web.errors import shown
+from hrdshield.web.i18n import translations
 from hrdshield.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -84,16 +84,34 @@ def _to_create(values: dict[str, Any]) -> DefenderCreate:
     )
 
 
-def _problems(error: ValidationError | DomainError) -> dict[str, str]:
+def _field_messages(request: Request) -> dict[str, str]:
+    """Return what to say next to each field of the enrolment form, in the reader's language."""
+    _ = translations(request.state.language).gettext
+    return {
+        "display_name": _("Enter a name or pseudonym of at most 200 characters."),
+        "country": _("Enter the two-letter code of the country, such as MX or KE."),
+        "languages": _("Choose at least one language, and at most ten."),
+        "groups": _("Choose only among the groups listed."),
+        "handles": _("Give at most 20 handles, one per line, each of 1 to 100 characters."),
+        "contact_channel": _("Choose how we may contact you."),
+        "contact_address": _("Keep the contact address to at most 500 characters."),
+        "consents": _("Choose at least the consent to processing."),
+        "phone": _("Check the phone number, address and identity number you entered."),
+        "form": _("Check the values marked and try again."),
+    }
+
+
+def _problems(request: Request, error: ValidationError | DomainError) -> dict[str, str]:
     if isinstance(error, DomainError):
-        return {"form": error.detail}
+        return {"form": shown(request, error)}
+    messages = _field_messages(request)
     problems: dict[str, str] = {}
     for item in error.errors():
         location = [str(part) for part in item.get("loc", ())]
         field = location[0] if location else "form"
         if field == "identifiers":
             field = "phone"
-        problems.setdefault(field, str(item.get("msg", "invalid")))
+        problems.setdefault(field, messages.get(field, messages["form"]))
     return problems
 
 
@@ -126,7 +144,11 @@ def self_enrol_form(request: Request) -> Response:
 
 @router.post("/enrol")
 async def self_enrol(request: Request, session: Session = DB_SESSION) -> Response:
-    """Create a defender account and enrolment; staff verify it before protection starts."""
+    """Take a self-registration; staff verify it before protection starts.
+
+    A new address and one already registered get the same answer (its owner is e-mailed
+    instead), so this form cannot tell a stranger who is enrolled. Nobody is signed in here.
+    """
     principal = request.state.principal
     if principal is not None and principal.role is not Role.HRD:
         return RedirectResponse("/home", status_code=303)
@@ -134,35 +156,32 @@ async def self_enrol(request: Request, session: Session = DB_SESSION) -> Respons
     try:
         defender_in = _to_create(values)
         with session.begin_nested():
-            if request.state.principal is None:
-                user = accounts.create_user(
+            if principal is None:
+                service.self_register(
                     session=session,
-                    actor=Principal.system("self-registration"),
                     email=values["email"],
-                    display_name=values["display_name"],
                     password=values["password"],
-                    role=Role.HRD,
-                    languages=",".join(defender_in.languages),
+                    defender_in=defender_in,
+                    language=request.state.language,
                 )
-                actor = Principal(user_id=user.id, role=Role.HRD)
             else:
-                user, actor = None, request.state.principal
-            service.enrol(session=session, actor=actor, defender_in=defender_in)
+                service.enrol(session=session, actor=principal, defender_in=defender_in)
     except (ValidationError, DomainError) as error:
         values["password"] = ""
         return render(
             request,
             "defenders/form.html",
-            _form_context("self", values, _problems(error)),
+            _form_context("self", values, _problems(request, error)),
             status_code=400,
         )
-    response = RedirectResponse("/portal?enrolled=1", status_code=303)
-    if user is not None:
-        token = accounts.start_session(
-            session=session, user=user, mfa_verified=False, policy=request.app.state.login_policy
-        )
-        set_session_cookie(response, request, token)
-    return response
+    target = "/enrol/received" if principal is None else "/portal?enrolled=1"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/enrol/received")
+def self_enrol_received(request: Request) -> Response:
+    """Say that a self-registration was received, the same way whatever the address was."""
+    return render(request, "defenders/received.html")
 
 
 def _enrol_on_behalf_form(request: Request, mode: str) -> Response:
@@ -181,7 +200,7 @@ async def _enrol_on_behalf(
         return render(
             request,
             "defenders/form.html",
-            _form_context(mode, values, _problems(error)),
+            _form_context(mode, values, _problems(request, error)),
             status_code=400,
         )
     return RedirectResponse(done.format(id=defender.id), status_code=303)

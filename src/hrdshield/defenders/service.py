@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
 from hrdshield import clock
-from hrdshield.accounts.models import Organisation
+from hrdshield.accounts import service as accounts
+from hrdshield.accounts.models import Organisation, User
 from hrdshield.defenders import identifiers
 from hrdshield.defenders.enums import (
     ConsentScope,
@@ -28,14 +29,17 @@ from hrdshield.defenders.enums import (
 )
 from hrdshield.defenders.models import Consent, Defender, ProtectedIdentifier
 from hrdshield.defenders.schemas import DefenderCreate, DefenderUpdate, IdentifierIn
-from hrdshield.errors import Conflict, Forbidden, NotFound, ValidationProblem
-from hrdshield.security import audit
+from hrdshield.errors import N_, Conflict, Forbidden, NotFound, ValidationProblem
+from hrdshield.notify import service as notifications
+from hrdshield.notify.enums import NotificationChannel, TemplateKey
+from hrdshield.security import audit, passwords
 from hrdshield.security.crypto import current_keyring
 from hrdshield.security.rbac import Principal, Role
 
 POLICY_VERSION = "2026-11"
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread aloud
 _STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}
+_SELF_REGISTRATION = Principal.system("self-registration")
 
 
 def new_pseudonym() -> str:
@@ -71,28 +75,28 @@ def _route_for(actor: Principal) -> EnrolmentRoute:
         return EnrolmentRoute.PARTNER
     if actor.role in _STAFF:
         return EnrolmentRoute.STAFF
-    raise Forbidden("this role cannot enrol defenders")
+    raise Forbidden(N_("this role cannot enrol defenders"))
 
 
 def _organisation_for(session: Session, actor: Principal, requested: str | None) -> str | None:
     if actor.role is Role.PARTNER:
         if requested not in (None, actor.organisation_id):
-            raise Forbidden("partners enrol defenders for their own organisation only")
+            raise Forbidden(N_("partners enrol defenders for their own organisation only"))
         return actor.organisation_id
     if requested is not None and session.get(Organisation, requested) is None:
-        raise NotFound("organisation not found")
+        raise NotFound(N_("organisation not found"))
     return requested if actor.role in _STAFF else None
 
 
 def enrol(*, session: Session, actor: Principal, defender_in: DefenderCreate) -> Defender:
     """Enrol a defender with their consent; identifiers are stored as keyed hashes only."""
     if ConsentScope.PROCESSING not in defender_in.consents:
-        raise ValidationProblem("consent to processing is required to enrol")
+        raise ValidationProblem(N_("consent to processing is required to enrol"))
     route = _route_for(actor)
     if route is EnrolmentRoute.SELF and session.scalar(
         select(Defender.id).where(Defender.user_id == actor.user_id)
     ):
-        raise Conflict("this account is already enrolled")
+        raise Conflict(N_("this account is already enrolled"))
     defender = Defender(
         pseudonym=new_pseudonym(),
         display_name=defender_in.display_name.strip(),
@@ -132,25 +136,101 @@ def enrol(*, session: Session, actor: Principal, defender_in: DefenderCreate) ->
     return defender
 
 
+def _canonical_identifiers(
+    entered: Iterable[IdentifierIn], handles: Iterable[str], region: str
+) -> list[tuple[IdentifierKind, str]]:
+    """Return every identifier in its canonical form, or refuse the first that cannot be one."""
+    wanted = [(item.kind, item.value) for item in entered]
+    wanted += [(IdentifierKind.HANDLE, handle) for handle in handles]
+    found = []
+    for kind, value in wanted:
+        try:
+            found.append((kind, identifiers.canonical(kind, value, region=region)))
+        except identifiers.InvalidIdentifierError as error:
+            raise ValidationProblem(f"{kind.value}: {error}") from error
+    return found
+
+
 def _add_identifiers(
     defender: Defender, entered: Iterable[IdentifierIn], handles: Iterable[str] = ()
 ) -> int:
     keyring = current_keyring()
-    wanted = [(item.kind, item.value) for item in entered]
-    wanted += [(IdentifierKind.HANDLE, handle) for handle in handles]
     existing = {(item.kind, item.digest) for item in defender.identifiers}
     added = 0
-    for kind, value in wanted:
-        try:
-            canonical = identifiers.canonical(kind, value, region=defender.country)
-        except identifiers.InvalidIdentifierError as error:
-            raise ValidationProblem(f"{kind.value}: {error}") from error
+    for kind, canonical in _canonical_identifiers(entered, handles, defender.country):
         digest = keyring.blind_index(kind.value, canonical)
         if (kind, digest) not in existing:
             defender.identifiers.append(ProtectedIdentifier(kind=kind, digest=digest))
             existing.add((kind, digest))
             added += 1
     return added
+
+
+def self_register(
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    defender_in: DefenderCreate,
+    language: str,
+) -> User | None:
+    """Create an account and its enrolment (pending until staff verify it); None if not new.
+
+    An address that already has an account gets no second one and no different answer: its
+    owner is told by e-mail (at most once a day), and the caller answers as for a new account.
+    Everything that can be refused is checked before the address is looked up, and both ways
+    hash the password once, so neither the answer nor its time says who is enrolled.
+    """
+    if ConsentScope.PROCESSING not in defender_in.consents:
+        raise ValidationProblem(N_("consent to processing is required to enrol"))
+    accounts.check_email(email)
+    accounts.check_password(password)
+    _canonical_identifiers(
+        defender_in.identifiers, defender_in.handles, defender_in.country.upper()
+    )
+    existing = accounts.find_by_email(session=session, email=email)
+    if existing is None:
+        user = accounts.create_user(
+            session=session,
+            actor=_SELF_REGISTRATION,
+            email=email,
+            display_name=defender_in.display_name,
+            password=password,
+            role=Role.HRD,
+            languages=",".join(defender_in.languages),
+        )
+        enrol(
+            session=session,
+            actor=Principal(user_id=user.id, role=Role.HRD),
+            defender_in=defender_in,
+        )
+        return user
+    passwords.hash_password(password)  # the time a new account's hash takes
+    _tell_owner(session, existing, language)
+    return None
+
+
+def _tell_owner(session: Session, owner: User, language: str) -> None:
+    try:
+        notifications.enqueue(
+            session=session,
+            channel=NotificationChannel.EMAIL,
+            address=owner.email,
+            language=language,
+            template=TemplateKey.ACCOUNT_EXISTS,
+            context={},
+            idempotency_key=f"account-exists-{owner.id}-{clock.now().date().isoformat()}",
+        )
+    except ValidationProblem:  # an address the outbox cannot write to: nothing to tell
+        return
+    audit.record(
+        session,
+        actor=_SELF_REGISTRATION,
+        action="user.registration_refused",
+        entity_type="user",
+        entity_id=owner.id,
+        detail={"reason": "address already registered"},
+    )
 
 
 def visible_to(actor: Principal) -> ColumnElement[bool]:
@@ -168,7 +248,7 @@ def get(*, session: Session, actor: Principal, defender_id: str) -> Defender:
     """Return a defender the actor may see, or NotFound (never reveal that others exist)."""
     defender = session.scalar(select(Defender).where(Defender.id == defender_id, visible_to(actor)))
     if defender is None:
-        raise NotFound("defender not found")
+        raise NotFound(N_("defender not found"))
     return defender
 
 
@@ -210,7 +290,7 @@ def update(
         if value is not None or name == "contact_address"
     }
     if actor.role not in _STAFF and _STAFF_ONLY_FIELDS & changes.keys():
-        raise Forbidden("only staff may change status or risk level")
+        raise Forbidden(N_("only staff may change status or risk level"))
     before = snapshot(defender)
     for name, value in changes.items():
         if name == "handles":

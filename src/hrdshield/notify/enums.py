@@ -39,3 +39,6 @@ class TemplateKey(enum.Enum):
     OUTCOME = "outcome"  # a decision was taken; how to appeal
     PROACTIVE_ALERT = "proactive_alert"  # detection found an attack the defender may not see
     RETENTION_WARNING = "retention_warning"  # the report's data will be deleted on a date
+    ESCALATION_LEAD = "escalation_lead"  # to the on-call lead: a case missed its response target
+    ESCALATION_HEAD = "escalation_head"  # to the head of response: still unanswered at 1.5 times
+    ACCOUNT_EXISTS = "account_exists"  # to an address's owner: somebody tried to register it

@@ -20,7 +20,7 @@ from hrdshield import clock
 from hrdshield.db import new_id, split_list
 from hrdshield.defenders.enums import ConsentScope, ContactChannel
 from hrdshield.defenders.models import Defender
-from hrdshield.errors import Conflict, NotFound, ValidationProblem
+from hrdshield.errors import N_, Conflict, NotFound, ValidationProblem
 from hrdshield.notify import templates
 from hrdshield.notify.channels import check_webhook_url, in_app_address, parse_in_app_address
 from hrdshield.notify.enums import NotificationChannel, NotificationStatus, TemplateKey
@@ -187,7 +187,7 @@ def get(*, session: Session, notification_id: str) -> Notification:
     """Return one notification or raise NotFound."""
     notification = session.get(Notification, notification_id)
     if notification is None:
-        raise NotFound("no such notification")
+        raise NotFound(N_("no such notification"))
     return notification
 
 
@@ -205,7 +205,7 @@ def requeue(*, session: Session, actor: Principal, notification_id: str) -> Noti
     """Give a failed notification a fresh set of attempts, starting now (audited)."""
     notification = get(session=session, notification_id=notification_id)
     if notification.status is not NotificationStatus.FAILED:
-        raise Conflict("only a notification that failed can be sent again")
+        raise Conflict(N_("only a notification that failed can be sent again"))
     before = snapshot(notification)
     notification.status = NotificationStatus.PENDING
     notification.attempts = 0
@@ -243,6 +243,17 @@ def inbox(*, session: Session, defender_id: str, limit: int = 100) -> list[Inbox
     query = (
         select(InboxMessage)
         .where(InboxMessage.defender_id == defender_id)
+        .order_by(InboxMessage.created_at.desc(), InboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def user_inbox(*, session: Session, user_id: str, limit: int = 20) -> list[InboxMessage]:
+    """Return a member of staff's in-app messages (escalation alerts), newest first."""
+    query = (
+        select(InboxMessage)
+        .where(InboxMessage.user_id == user_id)
         .order_by(InboxMessage.created_at.desc(), InboxMessage.id)
         .limit(limit)
     )

@@ -6,8 +6,8 @@ at once. So a notification recorded as sent is never sent again, and one whose p
 sending is sent again only after the lease, with the same Message-ID or delivery id so that the
 recipient can recognise the repeat. Two workers never claim the same notification: PostgreSQL
 skips rows another worker holds (``FOR UPDATE SKIP LOCKED``) and SQLite serialises writers
-(``BEGIN IMMEDIATE``). Logs and audit entries carry ids, channels and error codes, never an
-address or a message text.
+(the ``FOR UPDATE`` read takes its write lock, see ``hrdshield.db``). Logs and audit entries
+carry ids, channels and error codes, never an address or a message text.
 """
 
 from __future__ import annotations
@@ -140,8 +140,8 @@ def _claim_next(
             .order_by(Notification.next_attempt_at, Notification.id)
             .limit(1)
         )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Notification)
+        # PostgreSQL skips rows another worker holds; SQLite takes its write lock first.
+        query = query.with_for_update(skip_locked=True, of=Notification)
         row = session.execute(query).first()
         if row is None:
             return None

@@ -1,4 +1,4 @@
-"""Texts of the notifications sent to defenders, in every interface language, formal register.
+"""Texts of the notifications sent to defenders and staff, in every interface language, formal.
 
 E-mail and webhooks leave our encryption and may be read by whoever watches the defender's inbox,
 so a message only says that something happened, gives the case reference and sends the reader to
@@ -335,6 +335,94 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "denúncia {reference} serão apagadas definitivamente em {date}.\n\n"
             "Se precisar que estas informações sejam conservadas, por exemplo para um processo "
             "judicial, pedimos que nos avise antes dessa data.",
+        ),
+    },
+    # To staff. Only the reference: the case itself is read in the service after signing in.
+    TemplateKey.ESCALATION_LEAD: {
+        "en": Text(
+            "Response target missed: case {reference}",
+            "Case {reference} has reached its first-response target without being "
+            "acknowledged. You are the on-call lead: please make sure that somebody triages it "
+            "now.\n\nSign in to HRD Shield to open the case.",
+        ),
+        "es": Text(
+            "Plazo de respuesta incumplido: caso {reference}",
+            "El caso {reference} ha alcanzado su plazo de primera respuesta sin que nadie lo "
+            "haya atendido. Usted es la persona responsable de guardia: asegúrese de que "
+            "alguien lo clasifique ahora.\n\nInicie sesión en HRD Shield para abrir el caso.",
+        ),
+        "fr": Text(
+            "Délai de réponse dépassé\u202f: dossier {reference}",
+            "Le dossier {reference} a atteint son délai de première réponse sans avoir été pris "
+            "en charge. Vous êtes la personne responsable d'astreinte\u202f: veillez à ce que "
+            "quelqu'un le trie dès maintenant.\n\nConnectez-vous à HRD Shield pour ouvrir le "
+            "dossier.",
+        ),
+        "ar": Text(
+            "تجاوز مهلة الاستجابة: الحالة {reference}",
+            "بلغت الحالة {reference} مهلة الاستجابة الأولى دون أن يتسلمها أحد. أنتم "
+            "المسؤول المناوب: نرجو التأكد من أن أحدًا يتولى فرزها الآن.\n\n"
+            "سجّلوا الدخول إلى HRD Shield لفتح الحالة.",
+        ),
+    },
+    TemplateKey.ESCALATION_HEAD: {
+        "en": Text(
+            "Escalation: case {reference} is still unanswered",
+            "Case {reference} is still unacknowledged, half as long again after its "
+            "first-response target. The on-call lead was alerted at the target. As head of "
+            "response, please step in.\n\nSign in to HRD Shield to open the case.",
+        ),
+        "es": Text(
+            "Escalada: el caso {reference} sigue sin respuesta",
+            "El caso {reference} sigue sin atenderse, pasada la mitad de su plazo de primera "
+            "respuesta después de vencido. Se avisó a la persona responsable de guardia al "
+            "vencer el plazo. Como responsable de la respuesta, le rogamos que intervenga."
+            "\n\nInicie sesión en HRD Shield para abrir el caso.",
+        ),
+        "fr": Text(
+            "Escalade\u202f: le dossier {reference} est toujours sans réponse",
+            "Le dossier {reference} n'est toujours pas pris en charge, une demi-période après "
+            "l'échéance de son délai de première réponse. La personne d'astreinte a été "
+            "alertée à l'échéance. En tant que responsable de la réponse, merci "
+            "d'intervenir.\n\nConnectez-vous à HRD Shield pour ouvrir le dossier.",
+        ),
+        "ar": Text(
+            "تصعيد: الحالة {reference} لا تزال دون استجابة",
+            "لا تزال الحالة {reference} دون أن يتسلمها أحد بعد مرور نصف مهلة الاستجابة "
+            "الأولى مرة أخرى على انقضائها. وقد نُبّه المسؤول المناوب عند انقضاء المهلة. "
+            "بصفتكم رئيس فريق الاستجابة، نرجو منكم التدخل.\n\n"
+            "سجّلوا الدخول إلى HRD Shield لفتح الحالة.",
+        ),
+    },
+    TemplateKey.ACCOUNT_EXISTS: {
+        "en": Text(
+            "Somebody tried to register with your address",
+            "Somebody tried to enrol in HRD Shield with this e-mail address, which already has "
+            "an account. Nothing was changed.\n\nIf it was you, sign in with your password "
+            "instead. If it was not you, you do not need to do anything; if it happens again, "
+            "please tell the organisation that supports you.",
+        ),
+        "es": Text(
+            "Alguien intentó registrarse con su dirección",
+            "Alguien intentó inscribirse en HRD Shield con esta dirección de correo, que ya "
+            "tiene una cuenta. No se ha cambiado nada.\n\nSi fue usted, inicie sesión con su "
+            "contraseña. Si no fue usted, no tiene que hacer nada; si vuelve a ocurrir, "
+            "comuníquelo a la organización que le presta apoyo.",
+        ),
+        "fr": Text(
+            "Quelqu'un a tenté de s'inscrire avec votre adresse",
+            "Quelqu'un a tenté de s'inscrire à HRD Shield avec cette adresse électronique, qui "
+            "a déjà un compte. Rien n'a été modifié.\n\nSi c'était vous, connectez-vous "
+            "plutôt avec votre mot de passe. Sinon, vous n'avez rien à faire\u202f; si cela se "
+            "reproduit, prévenez l'organisation qui vous accompagne.",
+        ),
+        "ar": Text(
+            "حاول شخص ما التسجيل بعنوانكم",
+            "حاول شخص ما التسجيل في HRD Shield بعنوان البريد الإلكتروني هذا، وله حساب "
+            "بالفعل. لم يتغير أي شيء.\n\n"
+            "إذا كنتم أنتم، فسجّلوا الدخول بكلمة المرور "
+            "الخاصة بكم. وإن لم تكونوا أنتم، فلا يلزمكم فعل شيء؛ وإذا تكرر ذلك، فنرجو "
+            "إبلاغ المنظمة التي تقدم لكم الدعم.",
         ),
     },
 }

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from hrdshield import clock
-from hrdshield.db import READ_ONLY, Base
+from hrdshield.db import READ_ONLY, Base, serialise
 from hrdshield.security.models import DataKey
 
 log = logging.getLogger("hrdshield.security")
@@ -39,6 +39,7 @@ TOKEN_PREFIX = "hse1"  # noqa: S105  (a format marker, not a secret)
 KEY_BYTES = 32
 NONCE_BYTES = 12
 ACTIVE_KEY_TTL_SECONDS = 30.0
+_KEY_CREATION_LOCK = 0x48524B59  # "HRKY"
 
 
 class Purpose:
@@ -137,6 +138,7 @@ class Keyring:
         For start-up and commands; a running service refreshes with `refresh`, which never writes.
         """
         with self.session_factory() as session, session.begin():
+            serialise(session, _KEY_CREATION_LOCK)  # two processes starting at once make one key
             rows = list(session.scalars(select(DataKey).order_by(DataKey.created_at)))
             for purpose in (Purpose.FIELD, Purpose.BLIND_INDEX, Purpose.AUDIT):
                 if not any(row.purpose == purpose for row in rows):

@@ -44,8 +44,10 @@ class Permission(enum.Enum):
     ENROL_ON_BEHALF = "defender.enrol_on_behalf"  # a partner's pages to enrol a defender
     PLATFORM_FEED = "platform.feed"  # the (demo) platform's event feed
     CASE_CREATE = "case.create"  # open a case
+    REPORT_ON_BEHALF = "case.report_on_behalf"  # a partner's portal form to report for a defender
     CASE_READ = "case.read"  # read cases (scoped in the service)
     CASE_WORK = "case.work"  # triage, assign, note, change status, merge
+    ONCALL_MANAGE = "oncall.manage"  # the on-call roster the escalation ladder alerts
     ORGANISATION_MANAGE = "organisation.manage"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
@@ -69,8 +71,10 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ENROL_ON_BEHALF: frozenset({Role.PARTNER}),
     Permission.PLATFORM_FEED: frozenset(_ALL_STAFF),
     Permission.CASE_CREATE: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
+    Permission.REPORT_ON_BEHALF: frozenset({Role.PARTNER}),
     Permission.CASE_READ: frozenset({Role.HRD, Role.PARTNER, Role.REVIEWER, Role.LEAD}),
     Permission.CASE_WORK: frozenset({Role.REVIEWER, Role.LEAD}),
+    Permission.ONCALL_MANAGE: frozenset({Role.LEAD, Role.ADMIN}),
     Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.LEAD, Role.ADMIN}),

@@ -7,18 +7,19 @@ the permission it attaches to each route.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from hrdshield.accounts import service as accounts
 from hrdshield.accounts import tokens
 from hrdshield.accounts.models import User
 from hrdshield.defenders.models import Defender
 from hrdshield.detection import platforms
-from hrdshield.security.models import WebSession
+from hrdshield.errors import N_
 from hrdshield.security.rbac import Permission, Principal, principal_allows
 from hrdshield.web.errors import NotAuthenticated
 
@@ -28,28 +29,37 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """Yield the request's session; commit when the route succeeds, roll back otherwise."""
-    factory = request.app.state.session_factory
-    with factory() as session, session.begin():
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """Yield the request's session; commit when the route succeeds, roll back otherwise.
+
+    Opening a session does no I/O (a connection is taken at the first query), so it happens on
+    the event loop; only the commit or the rollback goes to a worker thread. Like FastAPI's own
+    handling of generator dependencies, that step has a thread of its own (never waiting for a
+    busy pool) and is shielded from cancellation, so a connection is always given back.
+    """
+    session: Session = request.app.state.session_factory()
+    transaction = session.begin().__enter__()  # left in `_end`, as `with session.begin()` would
+    try:
         yield session
+    except BaseException as error:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(_end, transaction, error, limiter=CapacityLimiter(1))
+        raise
+    with CancelScope(shield=True):
+        await to_thread.run_sync(_end, transaction, None, limiter=CapacityLimiter(1))
+
+
+def _end(transaction: SessionTransaction, error: BaseException | None) -> None:
+    with transaction.session:  # closes the session, also when the commit fails
+        if error is None:
+            transaction.__exit__(None, None, None)  # commits
+        else:
+            transaction.__exit__(type(error), error, error.__traceback__)  # rolls back
 
 
 # "function" scope commits before the response goes out; the default would commit after it, and a
 # fast browser following a redirect could then miss the change it was redirected to see.
 DB_SESSION: Any = Depends(get_db, scope="function")
-
-
-def _load(session: Session, token: str | None) -> tuple[WebSession, User] | None:
-    if not token:
-        return None
-    web_session = accounts.find_session(session=session, token=token)
-    if web_session is None:
-        return None
-    user = session.get(User, web_session.user_id)
-    if user is None or not user.is_active:
-        return None
-    return web_session, user
 
 
 def principal_of(session: Session, user: User) -> Principal:
@@ -72,7 +82,7 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 async def reject_nul_bytes(request: Request) -> None:
     """Refuse NUL characters in the address, query or fields: none needs one, PostgreSQL fails."""
     if "\x00" in request.url.path or b"%00" in request.scope.get("query_string", b""):
-        raise HTTPException(status_code=400, detail="the address contains a NUL character")
+        raise HTTPException(status_code=400, detail=N_("the address contains a NUL character"))
     if request.method not in UNSAFE_METHODS:
         return
     if request.headers.get("content-type", "").startswith(_FORM_TYPES):
@@ -83,7 +93,7 @@ async def reject_nul_bytes(request: Request) -> None:
         body = (await request.body()).lower()
         found = any(marker in body for marker in _NUL_MARKERS)
     if found:
-        raise HTTPException(status_code=400, detail="the request contains a NUL character")
+        raise HTTPException(status_code=400, detail=N_("the request contains a NUL character"))
 
 
 def request_context(request: Request, session: Session = DB_SESSION) -> None:
@@ -102,7 +112,7 @@ def request_context(request: Request, session: Session = DB_SESSION) -> None:
         if request.state.principal is None:
             raise HTTPException(status_code=401, detail="the API token is unknown or revoked")
         return
-    loaded = _load(session, request.cookies.get(SESSION_COOKIE))
+    loaded = accounts.find_signed_in(session=session, token=request.cookies.get(SESSION_COOKIE, ""))
     if loaded is None:
         return
     web_session, user = loaded
@@ -130,7 +140,7 @@ async def csrf_protect(request: Request) -> None:
     if not expected or not sent or not hmac.compare_digest(expected, sent):
         raise HTTPException(
             status_code=403,
-            detail="the form expired or came from another site; reload the page and try again",
+            detail=N_("the form expired or came from another site; reload the page and try again"),
         )
 
 
@@ -145,10 +155,10 @@ def current_principal(request: Request) -> Principal:
 def require(permission: Permission) -> Any:
     """Return a dependency that lets through only roles granted `permission`."""
 
-    def check(request: Request) -> Principal:
+    async def check(request: Request) -> Principal:  # no I/O: stays on the event loop
         principal = current_principal(request)
         if not principal_allows(principal, permission):
-            raise HTTPException(status_code=403, detail="your role does not allow this")
+            raise HTTPException(status_code=403, detail=N_("your role does not allow this"))
         return principal
 
     check.permission = permission  # type: ignore[attr-defined]  # read by the RBAC matrix test

@@ -7,6 +7,8 @@ by the edge middleware with a bare 500 (only the type is logged: messages may ho
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,8 +17,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hrdshield.errors import DomainError
+from hrdshield.errors import N_, DomainError
 from hrdshield.web import API_PREFIX
+from hrdshield.web.i18n import translations
 from hrdshield.web.templating import render
 
 log = logging.getLogger("hrdshield.web")
@@ -35,6 +38,24 @@ _TITLES = {
     429: "Too many requests",
     500: "Internal error",
 }
+
+
+_INVALID_FORM = N_(
+    "Some of the values sent are not valid. Go back, check the form and send it again."
+)
+
+
+_PAGE_DEFAULTS = {
+    404: N_("There is no page at this address."),
+    405: N_("This address cannot be used that way."),
+}
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class NotAuthenticated(Exception):
@@ -69,6 +90,16 @@ def _error_page(request: Request, status: int, detail: str) -> Response:
     return render(request, "error.html", {"status": status, "detail": detail}, status_code=status)
 
 
+def gettext_for(request: Request) -> Callable[[str], str]:
+    """Return the translation function of the request's interface language."""
+    return translations(getattr(request.state, "language", "en")).gettext
+
+
+def shown(request: Request, error: DomainError) -> str:
+    """Return a domain error's message as a page shows it: in the reader's language."""
+    return error.translated(gettext_for(request))
+
+
 def respond(request: Request, status: int, detail: str, **extra: Any) -> Response:
     """Answer with a problem document or an error page, whichever the client is using."""
     if is_api(request):
@@ -87,12 +118,24 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     return found[:50]
 
 
+async def _http(request: Request, error: StarletteHTTPException) -> Response:
+    detail = error.detail if isinstance(error.detail, str) else _TITLES.get(error.status_code, "")
+    headers = getattr(error, "headers", None)
+    if is_api(request):
+        return problem(error.status_code, detail, headers=headers)
+    if detail == _phrase(error.status_code):  # the framework's own words, e.g. "Not Found"
+        detail = _PAGE_DEFAULTS.get(error.status_code, detail)
+    return _error_page(request, error.status_code, gettext_for(request)(detail))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> Response:
-        return respond(request, error.status, error.detail)
+        if is_api(request):
+            return problem(error.status, error.detail)
+        return _error_page(request, error.status, shown(request, error))
 
     @app.exception_handler(NotAuthenticated)
     async def _unauthenticated(request: Request, _error: NotAuthenticated) -> Response:
@@ -103,20 +146,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
         errors = _validation_errors(error)
+        if not is_api(request):  # a page's own forms send valid values: say it plainly
+            return _error_page(request, 422, gettext_for(request)(_INVALID_FORM))
         detail = "; ".join(f"{item['field']}: {item['message']}" for item in errors[:5])
-        return respond(
-            request, 422, detail or "invalid input", errors=errors if is_api(request) else None
-        )
+        return problem(422, detail or "invalid input", errors=errors)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> Response:
-        detail = (
-            error.detail if isinstance(error.detail, str) else _TITLES.get(error.status_code, "")
-        )
-        headers = getattr(error, "headers", None)
-        if is_api(request):
-            return problem(error.status_code, detail, headers=headers)
-        return _error_page(request, error.status_code, detail)
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, _error: IntegrityError) -> Response:

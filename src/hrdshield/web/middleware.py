@@ -14,14 +14,16 @@ import time
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hrdshield.config import Settings
-from hrdshield.errors import RequestTooLarge
+from hrdshield.errors import N_, RequestTooLarge
 from hrdshield.web import API_PREFIX
-from hrdshield.web.errors import problem, respond
-from hrdshield.web.i18n import LANGUAGE_COOKIE, SUPPORTED_LANGUAGES, negotiate
+from hrdshield.web.errors import is_api, problem, respond
+from hrdshield.web.i18n import LANGUAGE_COOKIE, SUPPORTED_LANGUAGES, negotiate, translations
 
 access_log = logging.getLogger("hrdshield.access")
 log = logging.getLogger("hrdshield.web")
@@ -92,14 +94,12 @@ class WebEdgeMiddleware:
             await send(message)
 
         try:
+            limit = body_limit(self.settings, request.headers)
             length = declared_length(request.headers)
-            if length is not None and length > self.settings.max_request_bytes:
-                too_large = problem(
-                    413, f"the request body is over {self.settings.max_request_bytes} bytes"
-                )
-                await too_large(scope, receive, send_with_headers)
+            if length is not None and length > limit:
+                await _too_large(request, limit)(scope, receive, send_with_headers)
             else:
-                await self.app(scope, self._limited(receive), send_with_headers)
+                await self.app(scope, self._limited(receive, limit), send_with_headers)
         except Exception as error:  # noqa: BLE001  (the last line of defence must catch all)
             # Log the type only: messages and tracebacks may carry personal data. Not re-raised,
             # so the server does not print the traceback either.
@@ -141,8 +141,7 @@ class WebEdgeMiddleware:
             parts.append("Secure")
         return "; ".join(parts)
 
-    def _limited(self, receive: Receive) -> Receive:
-        limit = self.settings.max_request_bytes
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         seen = {"bytes": 0}
 
         async def receive_limited() -> Message:
@@ -154,6 +153,36 @@ class WebEdgeMiddleware:
             return message
 
         return receive_limited
+
+
+def keep_uploads_in_memory(settings: Settings) -> None:
+    """Make the form parser hold every uploaded file in memory, never in a plaintext temp file.
+
+    Starlette spools a file part over 1 MiB to an unencrypted temporary file while parsing; no
+    accepted form is larger than `max_form_bytes`, so a spool of that size never rolls over.
+    The parser's setting is process-wide: the largest limit of any app in the process applies.
+    """
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, settings.max_form_bytes)
+
+
+def body_limit(settings: Settings, headers: Any) -> int:
+    """Return the largest body accepted: more for a form carrying files, as set in `settings`."""
+    if headers.get("content-type", "").startswith("multipart/form-data"):
+        return settings.max_form_bytes
+    return settings.max_request_bytes
+
+
+_TOO_LARGE = N_(
+    "What you sent is larger than the %(megabytes)s MB this service accepts at once. Nothing was "
+    "saved. Go back and send smaller or fewer files."
+)
+
+
+def _too_large(request: Request, limit: int) -> Response:
+    if is_api(request):
+        return problem(413, f"the request body is over {limit} bytes")
+    message = translations(request.state.language).gettext(_TOO_LARGE)
+    return respond(request, 413, message % {"megabytes": f"{limit / (1024 * 1024):.3g}"})
 
 
 def _route_template(scope: Scope) -> str:

@@ -39,9 +39,12 @@ def _counts(session: Session, column: object) -> dict[str, int]:
 def staff_home(
     request: Request,
     session: Session = DB_SESSION,
-    _principal: Principal = require(Permission.STAFF_HOME),
+    principal: Principal = require(Permission.STAFF_HOME),
 ) -> Response:
-    """Show staff the state of protection at a glance."""
+    """Show staff the state of protection at a glance, and the alerts sent to them."""
+    from hrdshield.notify import service as notifications  # noqa: PLC0415  (avoid import cycle)
+
+    assert principal.user_id is not None  # noqa: S101  (a signed-in principal has a user)
     return render(
         request,
         "staff/home.html",
@@ -50,6 +53,7 @@ def staff_home(
             "cases_by_status": _counts(session, Case.status),
             "cases_by_severity": _counts(session, Case.severity),
             "audit_entries": session.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+            "alerts": notifications.user_inbox(session=session, user_id=principal.user_id),
         },
     )
 

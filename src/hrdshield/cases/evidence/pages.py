@@ -1,8 +1,8 @@
-"""Evidence pages: the list with an upload form, revealing a hidden image, and file downloads.
+"""Evidence pages: the list with an upload form, revealing an image, and file downloads.
 
-Images are hidden until the reviewer chooses to see one (reviewer wellbeing), and that choice is
-a POST, so no prefetch or link preview can show an image. Works with no JavaScript and a strict
-content security policy: nothing here needs an inline style or script.
+Images are shown blurred until the reviewer chooses to see one (reviewer wellbeing), and that
+choice is a POST, so no prefetch or link preview can show an image. Works with no JavaScript
+and a strict content security policy: nothing here needs an inline style or script.
 """
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hrdshield.cases import service as cases
-from hrdshield.cases.evidence import export, service
-from hrdshield.cases.evidence.api import file_response, package_response, read_upload
+from hrdshield.cases.evidence import export, preview, service
+from hrdshield.cases.evidence.api import (
+    FILE_SECURITY_HEADERS,
+    file_response,
+    package_response,
+    read_upload,
+)
 from hrdshield.cases.evidence.models import Evidence
-from hrdshield.config import Settings
-from hrdshield.errors import DomainError, NotFound, ValidationProblem
+from hrdshield.errors import N_, DomainError, NotFound, ValidationProblem
 from hrdshield.security.rbac import Permission, Principal
 from hrdshield.web.deps import DB_SESSION, require
+from hrdshield.web.errors import shown
 from hrdshield.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,11 +39,6 @@ def display_size(evidence: Evidence) -> tuple[int | None, int | None]:
         return None, None
     scale = min(1.0, PREVIEW_BOX / max(evidence.width, evidence.height))
     return max(1, round(evidence.width * scale)), max(1, round(evidence.height * scale))
-
-
-def _largest_upload(settings: Settings) -> int:
-    # A request carries the file plus a little form overhead; the smaller limit is the real one.
-    return min(settings.max_upload_bytes, settings.max_request_bytes)
 
 
 def _list_page(
@@ -55,9 +55,12 @@ def _list_page(
     context: dict[str, Any] = {
         "case": case,
         "items": items,
+        "previews": {
+            item.id: preview.shown_size(item) for item in items if preview.previewable(item)
+        },
         "problem": problem,
         "added": request.query_params.get("added") == "1",
-        "max_megabytes": _largest_upload(request.app.state.settings) // (1024 * 1024),
+        "max_megabytes": service.megabytes(request.app.state.settings.max_upload_bytes),
     }
     return render(request, "evidence/list.html", context, status_code=status_code)
 
@@ -85,7 +88,7 @@ def evidence_upload(
     settings = request.app.state.settings
     try:
         if file is None or not file.filename:
-            raise ValidationProblem("choose a file to add")
+            raise ValidationProblem(N_("choose a file to add"))
         with session.begin_nested():  # a refused file leaves no row, and its file is removed
             service.add_evidence(
                 session=session,
@@ -101,7 +104,12 @@ def evidence_upload(
         if isinstance(error, NotFound):
             raise
         return _list_page(
-            request, session, principal, case_id, problem=error.detail, status_code=error.status
+            request,
+            session,
+            principal,
+            case_id,
+            problem=shown(request, error),
+            status_code=error.status,
         )
     return RedirectResponse(f"/staff/cases/{case_id}/evidence?added=1", status_code=303)
 
@@ -140,6 +148,33 @@ def evidence_reveal(
         request,
         "evidence/reveal.html",
         {"evidence": evidence, "width": width, "height": height},
+    )
+
+
+@router.get("/staff/cases/{case_id}/evidence/{evidence_id}/preview")
+def evidence_preview(
+    request: Request,
+    case_id: str,
+    evidence_id: str,
+    session: Session = DB_SESSION,
+    principal: Principal = require(Permission.CASE_READ),
+) -> Response:
+    """Send a blurred preview of an image, made now and never stored (recorded as a view)."""
+    data = service.blurred_preview(
+        session=session,
+        actor=principal,
+        case_id=case_id,
+        evidence_id=evidence_id,
+        uploads_dir=request.app.state.settings.uploads_dir,
+    )
+    return Response(
+        data,
+        media_type="image/png",
+        headers={
+            **FILE_SECURITY_HEADERS,
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="preview-{evidence_id}.png"',
+        },
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,20 @@ from sqlalchemy.orm import Session
 
 from hrdshield import clock
 from hrdshield.cases import service as cases
-from hrdshield.cases.evidence import storage
+from hrdshield.cases.evidence import preview, storage
 from hrdshield.cases.evidence.enums import CustodyAction
 from hrdshield.cases.evidence.models import CustodyEvent, Evidence
 from hrdshield.cases.evidence.sniff import sniff
+from hrdshield.cases.models import Case
 from hrdshield.db import new_id
-from hrdshield.errors import DomainError, Forbidden, NotFound, RequestTooLarge, ValidationProblem
+from hrdshield.errors import (
+    N_,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RequestTooLarge,
+    ValidationProblem,
+)
 from hrdshield.security import audit
 from hrdshield.security.crypto import DecryptionError, current_keyring, decrypt_blob, encrypt_blob
 from hrdshield.security.rbac import Principal
@@ -37,6 +46,7 @@ _BIDI_CONTROLS = frozenset(
 )
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Zl", "Zp"})
 _STATE_CHANGES = frozenset({CustodyAction.RECEIVED, CustodyAction.DELETED})
+_GONE = N_("this file was deleted under the retention policy; its record remains")
 
 
 class EvidenceGone(DomainError):
@@ -53,21 +63,28 @@ class EvidenceDamaged(DomainError):
     title = "Internal error"
 
 
+def megabytes(size: int) -> str:
+    """Return a size in mebibytes as people read it: 26214400 gives "25"."""
+    return f"{size / (1024 * 1024):.3g}"
+
+
 def check_filename(filename: str | None) -> str:
     """Return the file name as it will be kept (encrypted), or refuse a hostile or empty one."""
     name = unicodedata.normalize("NFC", filename or "").strip()
     if not name:
-        raise ValidationProblem("the file has no name")
+        raise ValidationProblem(N_("the file has no name"))
     if len(name) > MAX_FILENAME_CHARACTERS:
-        raise ValidationProblem(f"the file name is over {MAX_FILENAME_CHARACTERS} characters")
+        raise ValidationProblem(
+            N_("the file name is over %(most)s characters"), most=MAX_FILENAME_CHARACTERS
+        )
     if "/" in name or "\\" in name or name in {".", ".."}:
-        raise ValidationProblem("the file name must not contain a folder path")
+        raise ValidationProblem(N_("the file name must not contain a folder path"))
     if any(
         character in _BIDI_CONTROLS or unicodedata.category(character) in _REFUSED_CATEGORIES
         for character in name
     ):
         raise ValidationProblem(
-            "the file name contains control or text-direction characters; rename the file"
+            N_("the file name contains control or text-direction characters; rename the file")
         )
     return name
 
@@ -137,11 +154,46 @@ def add_evidence(
 ) -> Evidence:
     """Check, hash, seal and store one file for a case the actor may see; record its receipt."""
     case = cases.get(session=session, actor=actor, case_id=case_id)
-    name = check_filename(filename)
+    return receive(
+        session=session,
+        actor=actor,
+        case=case,
+        upload=EvidenceFile(filename, data, declared_type),
+        max_bytes=max_bytes,
+        uploads_dir=uploads_dir,
+    )
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A file as it arrived with a form or request, before any check; its bytes stay in memory."""
+
+    filename: str | None
+    data: bytes = field(repr=False)
+    declared_type: str | None = None
+
+
+def receive(
+    *,
+    session: Session,
+    actor: Principal,
+    case: Case,
+    upload: EvidenceFile,
+    max_bytes: int,
+    uploads_dir: Path,
+) -> Evidence:
+    """Check, hash, seal and store one file for `case`, which the caller has just opened or got.
+
+    The caller has decided that `actor` may add to the case (a reporter sending their own
+    report's files, or `add_evidence` after its visibility check).
+    """
+    name, data, declared_type = check_filename(upload.filename), upload.data, upload.declared_type
     if not data:
-        raise ValidationProblem("the file is empty")
+        raise ValidationProblem(N_("the file is empty"))
     if len(data) > max_bytes:
-        raise RequestTooLarge(f"the file is larger than the {max_bytes:,}-byte limit")
+        raise RequestTooLarge(
+            N_("the file is larger than the %(limit)s-byte limit"), limit=f"{max_bytes:,}"
+        )
     sniffed = sniff(data)
     evidence = Evidence(
         id=new_id(),
@@ -197,7 +249,7 @@ def get_evidence(*, session: Session, actor: Principal, case_id: str, evidence_i
         select(Evidence).where(Evidence.id == evidence_id, Evidence.case_id == case.id)
     )
     if evidence is None:
-        raise NotFound("evidence not found")
+        raise NotFound(N_("evidence not found"))
     return evidence
 
 
@@ -220,14 +272,14 @@ def custody_log(
 def read_verified(evidence: Evidence, uploads_dir: Path) -> bytes:
     """Return the item's original bytes, checked against the hash taken when it arrived."""
     if evidence.deleted_at is not None:
-        raise EvidenceGone("this file was deleted under the retention policy; its record remains")
+        raise EvidenceGone(_GONE)
     try:
         blob = storage.read(uploads_dir, evidence.storage_name)
         data = decrypt_blob(current_keyring(), blob, file_context(evidence.id))
     except (storage.StoredFileMissing, DecryptionError) as error:
-        raise EvidenceDamaged("the stored file is missing or damaged; report this") from error
+        raise EvidenceDamaged(N_("the stored file is missing or damaged; report this")) from error
     if hashlib.sha256(data).hexdigest() != evidence.sha256:
-        raise EvidenceDamaged("the stored file no longer matches the hash taken at intake")
+        raise EvidenceDamaged(N_("the stored file no longer matches the hash taken at intake"))
     return data
 
 
@@ -247,10 +299,28 @@ def _view(session: Session, actor: Principal, evidence: Evidence, uploads_dir: P
         )
     )
     if revealed is None:
-        raise Forbidden("this image is hidden; choose to reveal it first")
+        raise Forbidden(N_("this image is hidden; choose to reveal it first"))
     data = read_verified(evidence, uploads_dir)
     _custody(session, actor=actor, evidence=evidence, action=CustodyAction.VIEWED)
     return data
+
+
+def blurred_preview(
+    *, session: Session, actor: Principal, case_id: str, evidence_id: str, uploads_dir: Path
+) -> bytes:
+    """Return a blurred preview of an image (made in memory), recording the view."""
+    evidence = get_evidence(session=session, actor=actor, case_id=case_id, evidence_id=evidence_id)
+    if not evidence.content_type.is_image:
+        raise ValidationProblem(N_("only images have a preview; download other files instead"))
+    shrunk = preview.blurred(read_verified(evidence, uploads_dir))
+    _custody(
+        session,
+        actor=actor,
+        evidence=evidence,
+        action=CustodyAction.VIEWED,
+        detail={"rendition": "blurred_preview"},
+    )
+    return shrunk
 
 
 def download(
@@ -285,9 +355,9 @@ def reveal(*, session: Session, actor: Principal, case_id: str, evidence_id: str
     """Record that a reviewer chose to see a hidden image; it may then be viewed for a while."""
     evidence = get_evidence(session=session, actor=actor, case_id=case_id, evidence_id=evidence_id)
     if not evidence.content_type.is_image:
-        raise ValidationProblem("only images are hidden; download other files instead")
+        raise ValidationProblem(N_("only images are hidden; download other files instead"))
     if evidence.deleted_at is not None:
-        raise EvidenceGone("this file was deleted under the retention policy; its record remains")
+        raise EvidenceGone(_GONE)
     _custody(session, actor=actor, evidence=evidence, action=CustodyAction.REVEALED)
     return evidence
 

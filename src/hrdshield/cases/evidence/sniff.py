@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 
 from hrdshield.cases.evidence.enums import MediaType
-from hrdshield.errors import DomainError
+from hrdshield.errors import N_, DomainError
 
 MAX_PIXELS = 50_000_000  # width x height; a bigger image is a likely decompression bomb
 PDF_INFLATE_BUDGET = 64 * 1024 * 1024  # bytes inflated from object streams while checking a PDF
@@ -113,19 +113,24 @@ def sniff(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Sniffed:
 def _check_dimensions(found: Sniffed, max_pixels: int) -> None:
     width, height = found.width or 0, found.height or 0
     if width < 1 or height < 1:
-        raise RefusedFile("the image declares no size; it is damaged")
+        raise RefusedFile(N_("the image declares no size; it is damaged"))
     if width * height > max_pixels:
         raise RefusedFile(
-            f"the image declares {width}x{height} pixels, more than {max_pixels:,} in all; "
-            "it may be a decompression bomb"
+            N_(
+                "the image declares %(width)sx%(height)s pixels, more than %(most)s in all; "
+                "it may be a decompression bomb"
+            ),
+            width=width,
+            height=height,
+            most=f"{max_pixels:,}",
         )
 
 
 def _png(data: bytes) -> Sniffed:
     if len(data) < 33 or data[8:16] != b"\x00\x00\x00\x0dIHDR":
-        raise RefusedFile("the PNG image has no header chunk; it is damaged")
+        raise RefusedFile(N_("the PNG image has no header chunk; it is damaged"))
     if zlib.crc32(data[12:29]) != int.from_bytes(data[29:33], "big"):
-        raise RefusedFile("the PNG image's header is corrupt")
+        raise RefusedFile(N_("the PNG image's header is corrupt"))
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     return Sniffed(MediaType.PNG, width, height)
 
@@ -149,12 +154,12 @@ def _jpeg(data: bytes) -> Sniffed:
             width = int.from_bytes(data[position + 5 : position + 7], "big")
             return Sniffed(MediaType.JPEG, width, height)
         position += length
-    raise RefusedFile("the JPEG image has no readable frame header; it is damaged")
+    raise RefusedFile(N_("the JPEG image has no readable frame header; it is damaged"))
 
 
 def _gif(data: bytes, max_pixels: int) -> Sniffed:
     if len(data) < 13:
-        raise RefusedFile("the GIF image is truncated")
+        raise RefusedFile(N_("the GIF image is truncated"))
     width, height = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
     _check_gif_frames(data, max_pixels)
     return Sniffed(MediaType.GIF, width, height)
@@ -183,7 +188,9 @@ def _check_gif_frames(data: bytes, max_pixels: int) -> None:
             )
             total += frame
             if frame > max_pixels or total > 20 * max_pixels:
-                raise RefusedFile("the GIF animation is too large; it may be a decompression bomb")
+                raise RefusedFile(
+                    N_("the GIF animation is too large; it may be a decompression bomb")
+                )
             packed = data[position + 9]
             position += 10
             if packed & 0x80:  # local colour table
@@ -205,7 +212,7 @@ def _webp(data: bytes) -> Sniffed:
         width = int.from_bytes(data[24:27], "little") + 1
         height = int.from_bytes(data[27:30], "little") + 1
     else:
-        raise RefusedFile("the WebP image has no readable header; it is damaged")
+        raise RefusedFile(N_("the WebP image has no readable header; it is damaged"))
     return Sniffed(MediaType.WEBP, width, height)
 
 
@@ -221,9 +228,11 @@ def _refuse_active_pdf(names: set[bytes]) -> None:
     found = sorted(name.decode("latin-1") for name in names & PDF_FORBIDDEN_NAMES)
     if found:
         raise RefusedFile(
-            "the PDF contains active content or attached files (/"
-            + ", /".join(found)
-            + "); print it to a new PDF or take screenshots instead"
+            N_(
+                "the PDF contains active content or attached files (%(names)s); print it to a "
+                "new PDF or take screenshots instead"
+            ),
+            names="/" + ", /".join(found),
         )
 
 
@@ -231,7 +240,9 @@ def _check_pdf(data: bytes) -> None:
     names = _pdf_names(data)
     _refuse_active_pdf(names)
     if b"Encrypt" in names:
-        raise RefusedFile("the PDF is encrypted and cannot be checked; remove its password first")
+        raise RefusedFile(
+            N_("the PDF is encrypted and cannot be checked; remove its password first")
+        )
     if b"ObjStm" not in names:
         return  # every object is in the clear and was checked above
     budget = PDF_INFLATE_BUDGET
@@ -243,7 +254,7 @@ def _check_pdf(data: bytes) -> None:
         if not filters:
             continue  # uncompressed: already checked with the rest of the file
         if not filters <= _PDF_FLATE:
-            raise RefusedFile("the PDF packs objects in a way that cannot be checked")
+            raise RefusedFile(N_("the PDF packs objects in a way that cannot be checked"))
         inflated = _inflate(data, match.end(), budget)
         budget -= len(inflated)
         _refuse_active_pdf(_pdf_names(inflated))
@@ -265,9 +276,9 @@ def _inflate(data: bytes, start: int, budget: int) -> bytes:
             output += inflater.decompress(data[position : position + 65536], budget + 1)
             position += 65536 - len(inflater.unconsumed_tail)
             if len(output) > budget:
-                raise RefusedFile("the PDF is too complex to check for active content")
+                raise RefusedFile(N_("the PDF is too complex to check for active content"))
     except zlib.error as error:
-        raise RefusedFile("the PDF has a damaged compressed object stream") from error
+        raise RefusedFile(N_("the PDF has a damaged compressed object stream")) from error
     return bytes(output)
 
 
@@ -277,13 +288,17 @@ def _check_text(data: bytes) -> None:
     except UnicodeDecodeError as error:
         if b"\x00" in data[:8192]:
             raise _unsupported() from error
-        raise RefusedFile("text files must be in UTF-8; save it as UTF-8 and try again") from error
+        raise RefusedFile(
+            N_("text files must be in UTF-8; save it as UTF-8 and try again")
+        ) from error
     if _TEXT_CONTROL.search(text):
         raise _unsupported()
 
 
 def _unsupported() -> UnsupportedFile:
     return UnsupportedFile(
-        "HRD Shield keeps images (PNG, JPEG, GIF, WebP), PDF documents and plain UTF-8 text; "
-        "this file is none of them"
+        N_(
+            "HRD Shield keeps images (PNG, JPEG, GIF, WebP), PDF documents and plain UTF-8 text; "
+            "this file is none of them"
+        )
     )
