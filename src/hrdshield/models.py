@@ -8,6 +8,7 @@ from hrdshield.defenders import models as defenders_models
 from hrdshield.demo_platform import models as demo_platform_models
 from hrdshield.detection import models as detection_models
 from hrdshield.notify import models as notify_models
+from hrdshield.protection import models as protection_models
 from hrdshield.security import models as security_models
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "demo_platform_models",
     "detection_models",
     "notify_models",
+    "protection_models",
     "security_models",
 ]

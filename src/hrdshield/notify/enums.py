@@ -39,3 +39,5 @@ class TemplateKey(enum.Enum):
     OUTCOME = "outcome"  # a decision was taken; how to appeal
     PROACTIVE_ALERT = "proactive_alert"  # detection found an attack the defender may not see
     RETENTION_WARNING = "retention_warning"  # the report's data will be deleted on a date
+    PROTECTION_ON = "protection_on"  # someone else turned a protective measure on for them
+    PROTECTION_FAILED = "protection_failed"  # the platform could not carry a measure out

@@ -1,0 +1,1 @@
+"""Platform adapters: one interface, an implementation per platform (demo, webhook, Mastodon)."""
