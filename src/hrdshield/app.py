@@ -40,6 +40,11 @@ from hrdshield.detection.thresholds import ThresholdError
 from hrdshield.detection.thresholds import load as load_thresholds
 from hrdshield.logging_setup import configure_logging
 from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
+from hrdshield.protection import api as protection_api
+from hrdshield.protection import pages as protection_pages
+from hrdshield.protection import service as protection_service
+from hrdshield.protection.adapters.demo import DemoAdapter
+from hrdshield.protection.tasks import run_command_loop
 from hrdshield.security import pages as security_pages
 from hrdshield.security.crypto import (
     Keyring,
@@ -136,6 +141,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
             )
             threads.append(
                 _start(
+                    run_command_loop,
+                    "platform-commands",
+                    session_factory=session_factory,
+                    adapters={"demo": DemoAdapter(session_factory)},
+                    interval_seconds=1.0,
+                    stop_event=stop,
+                )
+            )
+            threads.append(
+                _start(
                     run_delivery_loop,
                     "notifier",
                     session_factory=session_factory,
@@ -175,6 +190,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
     app.state.thresholds = thresholds
+    protection_service.use_platform(settings.platform_adapter)
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
     errors.install(app)
 
@@ -187,6 +203,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cases_report_api.router,
         retention_api.router,
         detection_api.router,
+        protection_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -201,6 +218,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         evidence_pages.router,
         cases_report_pages.router,
         detection_pages.router,
+        protection_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -96,6 +96,9 @@ class Settings(BaseModel):
     detection_window_hours: float = Field(
         48.0, ge=1, le=24 * 30, description="How long event ids are remembered as duplicates."
     )
+    platform_adapter: Literal["demo"] = Field(
+        "demo", description="Which platform adapter carries protective actions out."
+    )
     default_language: str = Field("en", description="UI language when nothing else is known.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     background_tasks: bool = Field(

@@ -12,7 +12,9 @@ from hrdshield.defenders.enums import ConsentScope
 from hrdshield.demo_platform import service as platform
 from hrdshield.demo_platform.enums import EventType
 from hrdshield.demo_platform.events import account_ref, make_event
+from hrdshield.protection import tasks
 from hrdshield.protection.adapters.base import AdapterCommand, AdapterError, AdapterResult
+from hrdshield.protection.adapters.demo import DemoAdapter
 from hrdshield.security.rbac import Principal, Role
 from tests import factories
 from tests.conftest import TestDatabase
@@ -72,7 +74,7 @@ def build_world(database: TestDatabase, *, standing_consent: bool) -> World:
         defender.user_id = hrd_user.id
         account_id = demo_account(session)
         reviewers = [factories.user(session, Role.REVIEWER) for _ in range(2)]
-        return World(
+        world = World(
             defender_id=defender.id,
             account_id=account_id,
             hrd=Principal(hrd_user.id, Role.HRD, defender_id=defender.id),
@@ -82,6 +84,10 @@ def build_world(database: TestDatabase, *, standing_consent: bool) -> World:
             reviewer=factories.principal(reviewers[0]),
             second_reviewer=factories.principal(reviewers[1]),
         )
+    # Enrolment held the defender's takedowns for review: let the platform carry that out first.
+    adapters = {"demo": DemoAdapter(database.session_factory)}
+    tasks.deliver_due(session_factory=database.session_factory, adapters=adapters)  # type: ignore[arg-type]
+    return world
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from hrdshield.cases import service as cases
 from hrdshield.cases.enums import CaseCategory, CaseEventKind
 from hrdshield.cases.models import CaseEvent
 from hrdshield.cases.schemas import CaseCreate
+from hrdshield.defenders import service as defenders
+from hrdshield.defenders.enums import ConsentScope
 from hrdshield.demo_platform import service as platform
 from hrdshield.demo_platform.enums import EventType
 from hrdshield.demo_platform.events import account_ref, content_section, make_event
@@ -241,7 +243,8 @@ def test_bad_requests_are_refused_and_change_nothing(database: TestDatabase, wor
             kind=ActionKind.LOCKDOWN,
         )
     with database.session_factory() as session:
-        assert len(session.scalars(select(ProtectiveAction)).all()) == 1
+        kinds = session.scalars(select(ProtectiveAction.kind)).all()
+        assert sorted(kind.value for kind in kinds) == ["hold_takedowns", "lockdown"]
 
 
 def test_a_shield_expires_on_its_own(database: TestDatabase, world: World) -> None:
@@ -306,7 +309,9 @@ def test_a_platform_that_never_recovers_fails_the_action_visibly(
         assert action is not None
         assert action.state is ActionState.FAILED
         assert action.last_error == "the platform answered 503"
-        command = session.scalars(select(PlatformCommand)).one()
+        command = session.scalars(
+            select(PlatformCommand).where(PlatformCommand.action_id == action_id)
+        ).one()
         assert command.status is CommandStatus.DEAD
         assert command.attempts == tasks.MAX_ATTEMPTS
         failed = session.scalars(select(Notification.template)).all()
@@ -348,8 +353,9 @@ def test_account_recovery_runs_its_steps_in_order_on_the_case(
             c.operation.value for c in service.commands_of(session=session, action_id=action_id)
         ]
         assert steps == ["sign_out_sessions", "reset_credentials", "restore_lockdown"]
-        done = sorted(session.scalars(select(PlatformCommand.done_at)).all())
-        assert len(done) == 3
+        done = [c.done_at for c in service.commands_of(session=session, action_id=action_id)]
+        assert all(done)
+        assert done == sorted(done)  # one step after another
         events = session.scalars(
             select(CaseEvent).where(
                 CaseEvent.case_id == case_id, CaseEvent.kind == CaseEventKind.PROTECTION
@@ -360,6 +366,30 @@ def test_account_recovery_runs_its_steps_in_order_on_the_case(
     assert account.sessions_revoked_at is not None
     assert account.is_private
     assert _state(database, action_id) is ActionState.APPLIED
+
+
+def test_enrolment_holds_takedowns_and_withdrawal_releases_them(
+    database: TestDatabase, world: World
+) -> None:
+    with database.session_factory() as session:
+        held = service.active(
+            session=session, defender_id=world.defender_id, kind=ActionKind.HOLD_TAKEDOWNS
+        )
+        assert held is not None
+        assert held.initiator is Initiator.PROTECTED_STATUS
+        assert held.state is ActionState.APPLIED
+        assert held.expires_at is None  # until the enrolment ends
+    assert _account(database, world).takedowns_held
+    with database.session_factory() as session, session.begin():
+        defenders.set_consent(
+            session=session,
+            actor=world.hrd,
+            defender_id=world.defender_id,
+            scope=ConsentScope.PROCESSING,
+            granted=False,
+        )
+    _deliver(database)
+    assert not _account(database, world).takedowns_held
 
 
 def test_takedowns_held_for_a_protected_defender_are_refused_by_the_demo_platform(
@@ -382,9 +412,7 @@ def test_takedowns_held_for_a_protected_defender_are_refused_by_the_demo_platfor
     )
     with database.session_factory() as session, session.begin():
         platform.apply(session=session, events=[post])
-    _request(database, world.reviewer, ActionKind.HOLD_TAKEDOWNS, defender_id=world.defender_id)
-    _deliver(database)
-    assert _account(database, world).takedowns_held
+    assert _account(database, world).takedowns_held  # protected status, from enrolment
     with database.session_factory() as session, session.begin():
         result = platform.apply(session=session, events=[removal])
     assert result.rejected == {

@@ -29,6 +29,7 @@ from hrdshield.defenders.enums import (
 from hrdshield.defenders.models import Consent, Defender, ProtectedIdentifier
 from hrdshield.defenders.schemas import DefenderCreate, DefenderUpdate, IdentifierIn
 from hrdshield.errors import Conflict, Forbidden, NotFound, ValidationProblem
+from hrdshield.protection import service as protection
 from hrdshield.security import audit
 from hrdshield.security.crypto import current_keyring
 from hrdshield.security.rbac import Principal, Role
@@ -129,6 +130,7 @@ def enrol(*, session: Session, actor: Principal, defender_in: DefenderCreate) ->
         after=snapshot(defender),
         detail={"route": route.value},
     )
+    protection.sync_protected_status(session, defender)
     return defender
 
 
@@ -236,6 +238,8 @@ def update(
         after=snapshot(defender),
         detail={"fields": sorted(changes)},
     )
+    if "status" in changes:
+        protection.sync_protected_status(session, defender)
     return defender
 
 
@@ -293,6 +297,8 @@ def set_consent(
         after=snapshot(defender),
         detail={"scope": scope.value},
     )
+    if scope is ConsentScope.PROCESSING:
+        protection.sync_protected_status(session, defender)
     return defender
 
 

@@ -67,6 +67,11 @@ class ProtectiveAction(Base):
     reverted_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(ERROR_LENGTH), nullable=True)
 
+    @property
+    def reference(self) -> str:
+        """Return a short reference the defender can quote (messages carry only this)."""
+        return "P-" + self.id[:8].upper()
+
 
 class PlatformCommand(Base):
     """One thing to ask the platform to do for an action: the outbox row."""

@@ -44,8 +44,15 @@ RECOVERY_STEPS = (
     CommandOperation.RESTORE_LOCKDOWN,
 )
 _TEMPORARY = (ActionKind.SHIELD, ActionKind.DISABLE_ACCOUNT)  # these must have an end
+_platform = "demo"  # the adapter this deployment uses (set at start-up by `use_platform`)
 _STAFF = (Role.REVIEWER, Role.LEAD)
 EXPIRY = Principal.system("protection-expiry")
+
+
+def use_platform(name: str) -> None:
+    """Name the adapter that actions taken by the service itself are sent through."""
+    global _platform  # noqa: PLW0603  (one platform per deployment, set once at start-up)
+    _platform = name
 
 
 def snapshot(action: ProtectiveAction) -> dict[str, Any]:
@@ -126,7 +133,7 @@ def request(
     reason: str | None = None,
     case_id: str | None = None,
     alert_id: str | None = None,
-    platform: str = "demo",
+    platform: str | None = None,
     rule: Initiator = Initiator.DETECTION_RULE,
 ) -> ProtectiveAction:
     """Ask for a protective action; it goes to the platform now, or waits for a second person.
@@ -155,7 +162,7 @@ def request(
         reason=reason,
         case_id=case_id,
         alert_id=alert_id,
-        platform=platform,
+        platform=platform or _platform,
         account_handle=_handle(defender),
         expires_at=_ends(kind, duration),
         created_at=now,
@@ -418,7 +425,72 @@ def _tell(session: Session, action: ProtectiveAction, template: TemplateKey) -> 
         session=session,
         defender=defender,
         template=template,
-        context={},
+        context={"reference": action.reference},
         case_id=action.case_id,
         idempotency_key=f"action-{action.id}-{template.value}",
     )
+
+
+PROTECTED_STATUS = Principal.system("protected-status")
+DETECTION = Principal.system("detection")
+
+
+def sync_protected_status(session: Session, defender: Defender) -> None:
+    """Hold takedowns for review while a defender is protected; release them when not.
+
+    Called when a defender is enrolled, verified or withdrawn. A defender with no platform
+    account on record has nothing to hold.
+    """
+    held = active(session=session, defender_id=defender.id, kind=ActionKind.HOLD_TAKEDOWNS)
+    if defender.status is DefenderStatus.ACTIVE:
+        if held is None and defender.handles and json.loads(defender.handles):
+            request(
+                session=session,
+                actor=PROTECTED_STATUS,
+                defender_id=defender.id,
+                kind=ActionKind.HOLD_TAKEDOWNS,
+                rule=Initiator.PROTECTED_STATUS,
+            )
+    elif held is not None and held.state is not ActionState.REVERTING:
+        if held.state is ActionState.AWAITING_APPROVAL:
+            held.state = ActionState.REFUSED
+        else:
+            _revert(session, PROTECTED_STATUS, held)
+
+
+def on_detection(
+    session: Session,
+    *,
+    defender_id: str,
+    wanted: tuple[str, ...],
+    alert_id: str,
+    case_id: str | None,
+) -> list[ProtectiveAction]:
+    """Take the actions an alert asks for that the defender opted in to.
+
+    A shield only with the defender's standing choice (`auto_shield`); holding takedowns for
+    human review always, since it only stops automation from acting against a defender.
+    """
+    defender = session.get(Defender, defender_id)
+    if defender is None or defender.status is not DefenderStatus.ACTIVE:
+        return []
+    allowed = {ActionKind.HOLD_TAKEDOWNS}
+    if ConsentScope.AUTO_SHIELD in _consents(defender):
+        allowed.add(ActionKind.SHIELD)
+    taken = []
+    for name in wanted:
+        kind = next((item for item in ActionKind if item.value == name), None)
+        if kind not in allowed or active(session=session, defender_id=defender_id, kind=kind):
+            continue
+        taken.append(
+            request(
+                session=session,
+                actor=DETECTION,
+                defender_id=defender_id,
+                kind=kind,
+                alert_id=alert_id,
+                case_id=case_id,
+                rule=Initiator.DETECTION_RULE,
+            )
+        )
+    return taken

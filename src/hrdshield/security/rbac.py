@@ -53,6 +53,8 @@ class Permission(enum.Enum):
     PLATFORM_MANAGE = "platform.manage"  # register platforms and their tokens
     ALERT_READ = "alert.read"  # read detection alerts, their evidence and campaign views
     ALERT_WORK = "alert.work"  # mark alerts true or false positive
+    PROTECTION_SELF = "protection.self"  # a defender's panic button and own protective actions
+    PROTECTION_ACT = "protection.act"  # request, approve and revert actions for a defender
 
 
 _ALL_STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}  # staff who work with defenders
@@ -76,6 +78,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.PLATFORM_MANAGE: frozenset({Role.ADMIN}),
     Permission.ALERT_READ: frozenset({Role.REVIEWER, Role.LEAD, Role.ADMIN}),
     Permission.ALERT_WORK: frozenset({Role.REVIEWER, Role.LEAD}),
+    Permission.PROTECTION_SELF: frozenset({Role.HRD}),
+    Permission.PROTECTION_ACT: frozenset({Role.PARTNER, Role.REVIEWER, Role.LEAD}),
 }
 
 

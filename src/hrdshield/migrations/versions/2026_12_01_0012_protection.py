@@ -174,9 +174,15 @@ def upgrade() -> None:
     with op.batch_alter_table("demo_accounts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mute_younger_than_days", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("shield_until", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("takedowns_held", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column("location_hidden", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column("contact_hidden", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(
+            sa.Column("takedowns_held", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(
+            sa.Column("location_hidden", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(
+            sa.Column("contact_hidden", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
