@@ -116,31 +116,40 @@ def pages_for(
     role: Role, defender_id: str, case_id: str, hrd_case_id: str, alert: tuple[str, str]
 ) -> list[str]:
     """Return the signed-in pages that `role` may open."""
-    pages = []
-    if allowed(role, Permission.ALERT_READ):
-        attacked, alert_id = alert
-        pages += [
+    attacked, alert_id = alert
+    by_permission = {
+        Permission.PROTECTION_SELF: ["/portal/safety"],
+        Permission.ALERT_READ: [
             "/staff/alerts",
             f"/staff/alerts/{alert_id}",
             f"/staff/defenders/{attacked}/campaign",
             "/staff/detection",
-        ]
-    if allowed(role, Permission.CASE_WORK):
-        pages += ["/staff/queue", f"/staff/cases/{case_id}", f"/staff/cases/{case_id}/evidence"]
-    if allowed(role, Permission.AUDIT_READ):
-        pages += ["/staff/audit", "/staff/audit?verify=1"]
-    if allowed(role, Permission.PLATFORM_FEED):
-        pages.append("/staff/platform")
-    if allowed(role, Permission.STAFF_HOME):
-        pages.append("/staff")
-    if allowed(role, Permission.DEFENDER_DIRECTORY):
-        pages += ["/staff/defenders", "/staff/defenders/new", f"/staff/defenders/{defender_id}"]
-    if allowed(role, Permission.PORTAL):
-        pages += ["/portal", "/portal?enrolled=1"]
+        ],
+        Permission.CASE_WORK: [
+            "/staff/queue",
+            f"/staff/cases/{case_id}",
+            f"/staff/cases/{case_id}/evidence",
+            f"/staff/defenders/{attacked}/safety",
+        ],
+        Permission.AUDIT_READ: ["/staff/audit", "/staff/audit?verify=1"],
+        Permission.PLATFORM_FEED: ["/staff/platform"],
+        Permission.STAFF_HOME: ["/staff"],
+        Permission.DEFENDER_DIRECTORY: [
+            "/staff/defenders",
+            "/staff/defenders/new",
+            f"/staff/defenders/{defender_id}",
+        ],
+        Permission.PORTAL: ["/portal", "/portal?enrolled=1"],
+        Permission.ENROL_ON_BEHALF: ["/portal/defenders/new"],
+    }
+    pages = [
+        page
+        for permission, paths in by_permission.items()
+        if allowed(role, permission)
+        for page in paths
+    ]
     if role is Role.HRD:
         pages.append(f"/portal/cases/{hrd_case_id}")
-    if allowed(role, Permission.ENROL_ON_BEHALF):
-        pages.append("/portal/defenders/new")
     return pages
 
 
