@@ -43,7 +43,7 @@ from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
 from hrdshield.protection import api as protection_api
 from hrdshield.protection import pages as protection_pages
 from hrdshield.protection import service as protection_service
-from hrdshield.protection.adapters.demo import DemoAdapter
+from hrdshield.protection.adapters import adapters_from_settings
 from hrdshield.protection.tasks import run_command_loop
 from hrdshield.security import pages as security_pages
 from hrdshield.security.crypto import (
@@ -92,6 +92,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         thresholds = load_thresholds(settings.detection_config, DEFAULT_THRESHOLDS)
     except ThresholdError as error:
         raise ConfigError(f"HRDSHIELD_DETECTION_CONFIG: {error}") from error
+
+    adapters = adapters_from_settings(settings, session_factory=session_factory)
 
     retention_policy = RetentionPolicy(
         retention_days=settings.retention_days, warning_days=settings.retention_warning_days
@@ -144,7 +146,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
                     run_command_loop,
                     "platform-commands",
                     session_factory=session_factory,
-                    adapters={"demo": DemoAdapter(session_factory)},
+                    adapters=adapters,
                     interval_seconds=1.0,
                     stop_event=stop,
                 )

@@ -153,6 +153,13 @@ def _changed(result: AdapterResult) -> dict[str, Any] | None:
     return {key: value for key, value in result.settings_before.items() if after.get(key) != value}
 
 
+def _not_done(result: AdapterResult) -> str | None:
+    """Say which parts of an applied action the platform cannot do (shown with the action)."""
+    if not result.not_done:
+        return None
+    return f"not possible on this platform: {', '.join(result.not_done)}"[:ERROR_LENGTH]
+
+
 def _succeeded(
     session_factory: sessionmaker[Session], command: AdapterCommand, result: AdapterResult
 ) -> None:
@@ -168,7 +175,8 @@ def _succeeded(
         if command.operation is CommandOperation.REVERT:
             action.state, action.reverted_at = ActionState.REVERTED, now
         elif command.operation in (CommandOperation.APPLY, _RECOVERY_LAST):
-            action.state, action.applied_at, action.last_error = ActionState.APPLIED, now, None
+            action.state, action.applied_at = ActionState.APPLIED, now
+            action.last_error = _not_done(result)
             changed = _changed(result)
             if changed is not None:
                 action.settings_before = json.dumps(changed, sort_keys=True)
@@ -193,7 +201,10 @@ def _failed(
         row.attempts += 1
         row.last_error, row.lease_until = error.code[:ERROR_LENGTH], None
         if error.retryable and row.attempts < max_attempts:
-            row.next_attempt_at = clock.now() + backoff(row.attempts)
+            wait = backoff(row.attempts)
+            if error.retry_after is not None:  # the platform's own wait, within our cap
+                wait = max(wait, min(error.retry_after, MAX_BACKOFF))
+            row.next_attempt_at = clock.now() + wait
             log.info("platform command %s failed, retrying (%d)", row.id, row.attempts)
             return CommandStatus.PENDING
         row.status = CommandStatus.DEAD

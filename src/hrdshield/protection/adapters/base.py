@@ -2,14 +2,16 @@
 
 An adapter turns one command (apply, revert or a recovery step of one protective action) into
 whatever the platform understands. It must be safe to call twice with the same idempotency key,
-since delivery is at least once. It raises `AdapterError`, saying whether a retry may help;
-messages are short codes and reasons, never personal data, because they are shown and stored.
+since delivery is at least once. It raises `AdapterError`, saying whether a retry may help (and,
+when the platform says so, how long to wait); messages are short codes and reasons, never
+personal data, because they are shown and stored. Where a platform cannot do part of an action,
+the adapter says so in `AdapterResult.not_done` rather than pretending: the defender sees it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from hrdshield.protection.enums import ActionKind, CommandOperation
@@ -36,15 +38,17 @@ class AdapterResult:
 
     settings_before: dict[str, Any] | None = None
     settings_after: dict[str, Any] | None = None
+    not_done: tuple[str, ...] = ()  # short codes of the parts this platform cannot carry out
 
 
 class AdapterError(Exception):
     """The platform did not carry the command out; `retryable` says whether to try again."""
 
-    def __init__(self, code: str, *, retryable: bool) -> None:
+    def __init__(self, code: str, *, retryable: bool, retry_after: timedelta | None = None) -> None:
         super().__init__(code)
         self.code = code[:200]
         self.retryable = retryable
+        self.retry_after = retry_after  # the platform's own wait (Retry-After, rate-limit reset)
 
 
 class PlatformAdapter(Protocol):
