@@ -1,8 +1,13 @@
-"""Fixtures for protection: a defender with a demo platform account, principals, a fake adapter."""
+"""Fixtures for protection: a defender with a demo account, principals, a fake adapter, a server."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -111,3 +116,26 @@ class FlakyAdapter:
         return AdapterResult(
             settings_before={"is_private": False}, settings_after={"is_private": True}
         )
+
+
+class _Server(ThreadingHTTPServer):
+    state: Any
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], state: Any) -> Iterator[str]:
+    """Serve `handler` on 127.0.0.1 at a free port in a thread; yield the base URL.
+
+    The handler finds `state` (what the test set up and what the server saw) at `self.server.state`.
+    """
+    server = _Server(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.state = state
+    thread = threading.Thread(target=server.serve_forever, name="loopback-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
