@@ -8,12 +8,14 @@ accounts' settings, and can be told to fail, hang past the client's timeout and 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -277,11 +279,20 @@ def test_the_document_and_headers_follow_the_published_contract() -> None:
     assert headers[SIGNATURE_HEADER] == f"v1={outbound.hmac_sha256(SECRET, timestamp, body)}"
 
 
-def test_the_documented_worked_example_signs_as_documented() -> None:
-    """The example in docs/protection.md, computed by the code the platform checks against."""
-    body = b'{"schema":"hrdshield.action/1","idempotency_key":"k"}'
-    assert outbound.hmac_sha256("example-secret", 1796126400, body) == (
-        "bd4d64ea4aa8e7a4c4e32d8b0e3b0d1d53e54fa9c4bba3a6b62bb09a53e8d1e7"
+def test_the_worked_example_in_the_docs_verifies() -> None:
+    """The example a platform engineer implements against is checked by the code itself."""
+    text = (Path(__file__).parents[2] / "docs" / "protection.md").read_text()
+    example = text.split("**Worked example.**", 1)[1].split("```", 2)[1]
+    fields = dict(line.split(": ", 1) for line in example.strip().splitlines())
+    secret = re.search(r"the secret `([^`]+)`", text)
+    assert secret is not None
+    headers = {name: value for name, value in fields.items() if name != "body"}
+    body = fields["body"].encode()
+    at = datetime.fromtimestamp(int(fields[TIMESTAMP_HEADER]), UTC)
+    assert verify(headers, body, secret.group(1), now=at)["kind"] == "shield"
+    assert (
+        signed_headers(secret.group(1), body, idempotency_key="k", at=at)[SIGNATURE_HEADER]
+        == (fields[SIGNATURE_HEADER])
     )
 
 
