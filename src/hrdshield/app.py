@@ -93,8 +93,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     except ThresholdError as error:
         raise ConfigError(f"HRDSHIELD_DETECTION_CONFIG: {error}") from error
 
-    adapters = adapters_from_settings(settings, session_factory=session_factory)
-
     retention_policy = RetentionPolicy(
         retention_days=settings.retention_days, warning_days=settings.retention_warning_days
     )
@@ -146,7 +144,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
                     run_command_loop,
                     "platform-commands",
                     session_factory=session_factory,
-                    adapters=adapters,
+                    adapters=app.state.platform_adapters,
                     interval_seconds=1.0,
                     stop_event=stop,
                 )
@@ -192,6 +190,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
     app.state.thresholds = thresholds
+    app.state.platform_adapters = adapters_from_settings(settings, session_factory=session_factory)
     protection_service.use_platform(settings.platform_adapter)
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
     errors.install(app)

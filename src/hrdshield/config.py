@@ -108,6 +108,9 @@ class Settings(BaseModel):
     )
     platform_webhook_timeout_seconds: float = Field(10.0, gt=0, le=120)
     mastodon_url: str | None = Field(None, description="The Mastodon server's address (https).")
+    mastodon_domain: str | None = Field(
+        None, description="The domain in the server's handles, when not the address's host."
+    )
     mastodon_admin_token: SecretStr | None = Field(
         None, description="A moderator's token: deactivation and takedown holds."
     )

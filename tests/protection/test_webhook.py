@@ -23,11 +23,12 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from hrdshield import clock, outbound
+from hrdshield.app import create_app
 from hrdshield.cases import service as cases
 from hrdshield.cases.enums import CaseCategory, CaseEventKind
 from hrdshield.cases.models import CaseEvent
 from hrdshield.cases.schemas import CaseCreate
-from hrdshield.config import ConfigError, load_settings
+from hrdshield.config import ConfigError, Settings, load_settings
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.notify.models import Notification
 from hrdshield.protection import service, tasks
@@ -473,6 +474,29 @@ def test_verify_rejects_the_wrong_secret_and_the_receiver_refuses_forgeries(
 
 
 # --- configuration -------------------------------------------------------------------------------
+
+
+def test_the_app_sends_actions_through_the_configured_adapter(
+    database: TestDatabase, world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "_platform", service._platform)  # create_app sets it: restore
+    configured = load_settings(
+        environ={},
+        **settings.model_dump()
+        | {
+            "platform_adapter": "webhook",
+            "platform_webhook_url": "https://platform.example.test/hooks",
+            "platform_webhook_secret": SECRET,
+        },
+    )
+    app = create_app(configured, engine=database.engine)
+    [(name, adapter)] = app.state.platform_adapters.items()
+    assert (name, type(adapter)) == ("webhook", WebhookAdapter)
+    with database.session_factory() as session, session.begin():
+        action = service.request(
+            session=session, actor=world.hrd, defender_id=world.defender_id, kind=ActionKind.SHIELD
+        )
+        assert action.platform == "webhook"
 
 
 def test_the_secret_never_prints() -> None:

@@ -35,6 +35,7 @@ def adapters_from_settings(
             url=settings.mastodon_url,
             admin_token=settings.mastodon_admin_token,
             user_tokens=settings.mastodon_user_tokens,
+            local_domain=settings.mastodon_domain,
             timeout_seconds=settings.mastodon_timeout_seconds,
         )
     else:

@@ -71,12 +71,14 @@ class MastodonAdapter:
         url: str,
         admin_token: SecretStr | None,
         user_tokens: Mapping[str, SecretStr],
+        local_domain: str | None = None,
         timeout_seconds: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         outbound.check_webhook_url(url, what="the Mastodon address")
         self.url = url.rstrip("/")
-        self.host = httpx.URL(self.url).host.lower()
+        # the domain in the server's own handles (Mastodon's LOCAL_DOMAIN), often the API's host
+        self.host = (local_domain or httpx.URL(self.url).host).lower()
         self.timeout_seconds = timeout_seconds
         self._admin = admin_token
         self._users = {
