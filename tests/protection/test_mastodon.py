@@ -86,6 +86,24 @@ def _command(kind: ActionKind, **overrides: Any) -> AdapterCommand:
     return AdapterCommand(**values)
 
 
+def _request(database: TestDatabase, actor: Any, world: World, kind: ActionKind) -> str:
+    """Ask for an action through the service, to go out through the Mastodon adapter."""
+    with database.session_factory() as session, session.begin():
+        return service.request(
+            session=session,
+            actor=actor,
+            defender_id=world.defender_id,
+            kind=kind,
+            platform="mastodon",
+        ).id
+
+
+def _deliver(database: TestDatabase, adapter: MastodonAdapter) -> tasks.DeliveryReport:
+    return tasks.deliver_due(
+        session_factory=database.session_factory, adapters={"mastodon": adapter}
+    )
+
+
 def _revert(adapter: MastodonAdapter, kind: ActionKind, applied: AdapterResult) -> AdapterResult:
     """Revert as the outbox does: with the settings the action changed."""
     before, after = applied.settings_before or {}, applied.settings_after or {}
@@ -314,17 +332,8 @@ def test_recovery_steps_mastodon_has_no_api_for_fail_plainly(
 def test_account_recovery_through_the_outbox_shows_what_failed_and_restores_lockdown(
     database: TestDatabase, world: World, mastodon: Mastodon, adapter: MastodonAdapter
 ) -> None:
-    with database.session_factory() as session, session.begin():
-        action_id = service.request(
-            session=session,
-            actor=world.reviewer,
-            defender_id=world.defender_id,
-            kind=ActionKind.ACCOUNT_RECOVERY,
-            platform="mastodon",
-        ).id
-    report = tasks.deliver_due(
-        session_factory=database.session_factory, adapters={"mastodon": adapter}
-    )
+    action_id = _request(database, world.reviewer, world, ActionKind.ACCOUNT_RECOVERY)
+    report = _deliver(database, adapter)
     assert (report.dead, report.done) == (2, 1)
     with database.session_factory() as session:
         steps = service.commands_of(session=session, action_id=action_id)
@@ -340,15 +349,8 @@ def test_account_recovery_through_the_outbox_shows_what_failed_and_restores_lock
 def test_an_applied_lockdown_shows_the_parts_mastodon_cannot_do(
     database: TestDatabase, world: World, mastodon: Mastodon, adapter: MastodonAdapter
 ) -> None:
-    with database.session_factory() as session, session.begin():
-        action_id = service.request(
-            session=session,
-            actor=world.hrd,
-            defender_id=world.defender_id,
-            kind=ActionKind.LOCKDOWN,
-            platform="mastodon",
-        ).id
-    tasks.deliver_due(session_factory=database.session_factory, adapters={"mastodon": adapter})
+    action_id = _request(database, world.hrd, world, ActionKind.LOCKDOWN)
+    _deliver(database, adapter)
     with database.session_factory() as session:
         action = session.get(ProtectiveAction, action_id)
         assert action is not None
@@ -399,31 +401,14 @@ def test_the_rate_limit_is_retried_after_the_reset_mastodon_gives(
             adapter.execute(_command(ActionKind.LOCKDOWN))
         assert caught.value.retryable
         assert caught.value.retry_after == timedelta(minutes=5)
-        with database.session_factory() as session, session.begin():
-            action_id = service.request(
-                session=session,
-                actor=world.hrd,
-                defender_id=world.defender_id,
-                kind=ActionKind.LOCKDOWN,
-                platform="mastodon",
-            ).id
-        assert (
-            tasks.deliver_due(
-                session_factory=database.session_factory, adapters={"mastodon": adapter}
-            ).retrying
-            == 1
-        )
+        action_id = _request(database, world.hrd, world, ActionKind.LOCKDOWN)
+        assert _deliver(database, adapter).retrying == 1
     with database.session_factory() as session:
         [command] = service.commands_of(session=session, action_id=action_id)
         assert command.next_attempt_at == NOW + timedelta(minutes=5)
     mastodon.rate_limit_left = None
     with clock.frozen(NOW + timedelta(minutes=5)):
-        assert (
-            tasks.deliver_due(
-                session_factory=database.session_factory, adapters={"mastodon": adapter}
-            ).done
-            == 1
-        )
+        assert _deliver(database, adapter).done == 1
 
 
 def test_an_unavailable_server_is_retried(mastodon: Mastodon, adapter: MastodonAdapter) -> None:
