@@ -14,6 +14,7 @@ from hrdshield import clock
 from hrdshield.config import ConfigError, load_settings
 from hrdshield.protection import service, tasks
 from hrdshield.protection.adapters import adapters_from_settings
+from hrdshield.protection.adapters import mastodon as mastodon_adapter
 from hrdshield.protection.adapters.base import AdapterCommand, AdapterError, AdapterResult
 from hrdshield.protection.adapters.mastodon import MastodonAdapter, normal_acct
 from hrdshield.protection.enums import ActionKind, ActionState, CommandOperation, CommandStatus
@@ -275,6 +276,25 @@ def test_holding_takedowns_assigns_open_reports_to_the_moderator_and_resolves_no
     assert open_reports[0].assigned_account_id == colleague.id
     assert open_reports[1].assigned_account_id == moderator
     assert all(report.assigned_account_id is None for report in open_reports[2:])
+
+
+def test_more_reports_than_the_adapter_reads_are_reported_not_hidden(
+    mastodon: Mastodon, adapter: MastodonAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mastodon_adapter, "REPORT_PAGES", 2)  # 200 reports instead of 5,000
+    reports = [mastodon.add_report(_defender(mastodon)) for _ in range(201)]
+    applied = adapter.execute(_command(ActionKind.HOLD_TAKEDOWNS))
+    assert applied.not_done == ("hold_later_reports", "reports_beyond_5000")
+    assert sum(report.assigned_account_id is not None for report in reports) == 200
+
+
+def test_an_answer_larger_than_the_adapter_reads_is_refused_not_read_in_part(
+    mastodon: Mastodon, adapter: MastodonAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mastodon_adapter, "MAX_ANSWER_BYTES", 100)
+    with pytest.raises(AdapterError, match="larger than this adapter reads"):
+        adapter.execute(_command(ActionKind.LOCKDOWN))
+    assert not _defender(mastodon).locked
 
 
 def test_deactivation_disables_login_and_revert_enables_it_and_reopens_the_reports(

@@ -24,15 +24,16 @@ MAX_ANSWER_BYTES = 256 * 1024
 
 @dataclass(frozen=True)
 class Answer:
-    """A platform's answer: status, headers and at most MAX_ANSWER_BYTES of body."""
+    """A platform's answer: status, headers and the body, cut at the reader's limit."""
 
     status: int
     headers: httpx.Headers
     body: bytes
+    truncated: bool = False
 
     def json(self) -> Any:
         """Return the body as JSON, or None when it is empty, not JSON or cut short."""
-        if not self.body or len(self.body) >= MAX_ANSWER_BYTES:
+        if not self.body or self.truncated:
             return None
         try:
             return json.loads(self.body)
@@ -44,15 +45,22 @@ class Answer:
         return wait_asked(self.headers)
 
 
-def request(client: httpx.Client, method: str, url: str, **kwargs: Any) -> Answer:
+def request(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    max_bytes: int = MAX_ANSWER_BYTES,
+    **kwargs: Any,
+) -> Answer:
     """Send one request and return the answer; no answer at all is a retryable AdapterError."""
     try:
         with client.stream(method, url, **kwargs) as response:
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
-                if len(body) >= MAX_ANSWER_BYTES:
-                    break
+                if len(body) > max_bytes:
+                    return Answer(response.status_code, response.headers, b"", truncated=True)
             return Answer(response.status_code, response.headers, bytes(body))
     except httpx.HTTPError as error:
         raise AdapterError(outbound.transport_failure(error), retryable=True) from None

@@ -56,7 +56,9 @@ NOT_DONE: dict[ActionKind, tuple[str, ...]] = {
     ActionKind.HOLD_TAKEDOWNS: ("hold_later_reports",),  # reports filed later are not assigned
     ActionKind.DISABLE_ACCOUNT: ("deactivate_without_strike",),  # Mastodon records a warning
 }
-REPORT_PAGES = 25  # of 200 reports each
+REPORT_PAGES = 50  # of 100 reports each
+TOO_MANY = "reports_beyond_5000"  # neither held nor, after a deactivation, reopened on revert
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # a page of reports embeds accounts and statuses
 REMEMBERED = 1000  # commands whose first reading of the settings is kept for their retries
 
 
@@ -153,7 +155,7 @@ class MastodonAdapter:
         """Assign the open reports against the account to the moderator; resolve none."""
         token = self._admin_token()
         account_id = _lookup(api, token, acct)
-        reports = _open_reports(api, token, account_id)
+        reports, complete = _open_reports(api, token, account_id)
         unassigned = [report["id"] for report in reports if not report.get("assigned_account")]
         before = self._first_reading(command, {"report_assignments": dict.fromkeys(unassigned)})
         assigned: dict[str, Any] = {}
@@ -165,7 +167,7 @@ class MastodonAdapter:
         return AdapterResult(
             settings_before=before,
             settings_after={"report_assignments": assigned},
-            not_done=NOT_DONE[ActionKind.HOLD_TAKEDOWNS],
+            not_done=NOT_DONE[ActionKind.HOLD_TAKEDOWNS] + (() if complete else (TOO_MANY,)),
         )
 
     def _disable(self, api: _Api, command: AdapterCommand, acct: str) -> AdapterResult:
@@ -174,10 +176,10 @@ class MastodonAdapter:
         account_id = _lookup(api, token, acct)
         path = f"/api/v1/admin/accounts/{_id(account_id)}"
         disabled = bool(api.call("GET", path, token).get("disabled"))
-        reports = (
-            [] if disabled else [report["id"] for report in _open_reports(api, token, account_id)]
+        reports, complete = ([], True) if disabled else _open_reports(api, token, account_id)
+        before = self._first_reading(
+            command, {"disabled": disabled, "open_reports": [report["id"] for report in reports]}
         )
-        before = self._first_reading(command, {"disabled": disabled, "open_reports": reports})
         if not disabled:
             # Mastodon resolves every open report against the account with this action, and
             # records a moderation warning; no e-mail goes out, the defender hears from us.
@@ -195,7 +197,7 @@ class MastodonAdapter:
         return AdapterResult(
             settings_before=before,
             settings_after=after,
-            not_done=NOT_DONE[ActionKind.DISABLE_ACCOUNT],
+            not_done=NOT_DONE[ActionKind.DISABLE_ACCOUNT] + (() if complete else (TOO_MANY,)),
         )
 
     # --- revert ----------------------------------------------------------------------------
@@ -305,14 +307,7 @@ class _Api:
         missing_ok: bool = False,
     ) -> dict[str, Any]:
         """Call the API; return the decoded JSON object of a 2xx answer."""
-        answer = request(
-            self.client,
-            method,
-            self.base + path,
-            params=params,
-            data=data,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        )
+        answer = self._request(method, path, token, params=params, data=data)
         if 200 <= answer.status < 300:
             decoded = answer.json() if answer.body else {}
             if not isinstance(decoded, dict):
@@ -324,28 +319,39 @@ class _Api:
             return {}
         raise _failure(answer, missing)
 
-    def pages(self, path: str, token: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        """Return the items of a paginated list, following Mastodon's max_id paging."""
+    def _request(self, method: str, path: str, token: str, **kwargs: Any) -> Answer:
+        answer = request(
+            self.client,
+            method,
+            self.base + path,
+            max_bytes=MAX_ANSWER_BYTES,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            **kwargs,
+        )
+        if answer.truncated:  # never read a cut list as a short one
+            raise AdapterError(
+                "Mastodon's answer is larger than this adapter reads", retryable=False
+            )
+        return answer
+
+    def pages(
+        self, path: str, token: str, params: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Return a paginated list's items (max_id paging) and whether that was all of them."""
         items: list[dict[str, Any]] = []
         query = dict(params)
         for _ in range(REPORT_PAGES):
-            answer = request(
-                self.client,
-                "GET",
-                self.base + path,
-                params=query,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            )
+            answer = self._request("GET", path, token, params=query)
             if not 200 <= answer.status < 300:
                 raise _failure(answer, "Mastodon has no such list (HTTP 404)")
             page = answer.json()
             if not isinstance(page, list) or not page:
-                break
+                return items, True
             items.extend(item for item in page if isinstance(item, dict))
             if 'rel="next"' not in answer.headers.get("link", ""):
-                break
+                return items, True
             query["max_id"] = str(page[-1].get("id"))
-        return items
+        return items, False
 
 
 def _failure(answer: Answer, missing: str) -> AdapterError:
@@ -440,12 +446,15 @@ def _form(values: Mapping[str, Any]) -> dict[str, str]:
     return form
 
 
-def _open_reports(api: _Api, token: str, account_id: str) -> list[dict[str, Any]]:
-    """Return the unresolved reports against an account (Mastodon lists unresolved by default)."""
-    reports = api.pages(
-        "/api/v1/admin/reports", token, {"target_account_id": account_id, "limit": "200"}
+def _open_reports(api: _Api, token: str, account_id: str) -> tuple[list[dict[str, Any]], bool]:
+    """Return the unresolved reports against an account (Mastodon lists unresolved by default).
+
+    The second value is False when there were more than the adapter reads (REPORT_PAGES).
+    """
+    reports, complete = api.pages(
+        "/api/v1/admin/reports", token, {"target_account_id": account_id, "limit": "100"}
     )
-    return [report for report in reports if not report.get("action_taken") and "id" in report]
+    return [r for r in reports if not r.get("action_taken") and "id" in r], complete
 
 
 def _unassign_if_ours(api: _Api, token: str, report_id: str, me: str) -> None:
