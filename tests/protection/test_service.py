@@ -22,8 +22,15 @@ from hrdshield.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.notify.models import Notification
 from hrdshield.protection import service, tasks
+from hrdshield.protection.adapters.base import AdapterCommand, AdapterError, AdapterResult
 from hrdshield.protection.adapters.demo import DemoAdapter
-from hrdshield.protection.enums import ActionKind, ActionState, CommandStatus, Initiator
+from hrdshield.protection.enums import (
+    ActionKind,
+    ActionState,
+    CommandOperation,
+    CommandStatus,
+    Initiator,
+)
 from hrdshield.protection.models import PlatformCommand, ProtectiveAction
 from hrdshield.security.models import AuditEntry
 from tests.conftest import TestDatabase
@@ -418,3 +425,37 @@ def test_takedowns_held_for_a_protected_defender_are_refused_by_the_demo_platfor
     assert result.rejected == {
         "removal-1": "held for human review: the author is a protected defender"
     }
+
+
+class _NoCredentialReset:
+    """The demo platform, except that it cannot reset credentials (as on Mastodon)."""
+
+    name = "demo"
+
+    def __init__(self, database: TestDatabase) -> None:
+        self.demo = DemoAdapter(database.session_factory)
+
+    def execute(self, command: AdapterCommand) -> AdapterResult:
+        if command.operation is CommandOperation.RESET_CREDENTIALS:
+            raise AdapterError("not possible on this platform", retryable=False)
+        return self.demo.execute(command)
+
+
+def test_a_recovery_with_a_step_the_platform_cannot_do_stays_failed(
+    database: TestDatabase, world: World
+) -> None:
+    action_id = _request(
+        database, world.reviewer, ActionKind.ACCOUNT_RECOVERY, defender_id=world.defender_id
+    )
+    report = _deliver(database, _NoCredentialReset(database))
+    assert (report.done, report.dead) == (2, 1)  # the other steps still ran
+    with database.session_factory() as session:
+        action = session.get(ProtectiveAction, action_id)
+        assert action is not None
+        assert action.state is ActionState.FAILED
+        assert action.last_error == "partly done; not done: reset_credentials"
+        templates = session.scalars(
+            select(Notification.template).where(Notification.defender_id == world.defender_id)
+        ).all()
+        assert templates == [TemplateKey.PROTECTION_FAILED]  # told once, never "it is on"
+    assert _account(database, world).is_private  # the lockdown step was still carried out

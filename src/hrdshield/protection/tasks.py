@@ -174,6 +174,11 @@ def _succeeded(
         before = service.snapshot(action)
         if command.operation is CommandOperation.REVERT:
             action.state, action.reverted_at = ActionState.REVERTED, now
+        elif command.operation is _RECOVERY_LAST and _dead_steps(session, action.id):
+            # An earlier step could not be done: the recovery stays failed, with what is missing.
+            missing = ", ".join(_dead_steps(session, action.id))
+            action.state = ActionState.FAILED
+            action.last_error = f"partly done; not done: {missing}"[:ERROR_LENGTH]
         elif command.operation in (CommandOperation.APPLY, _RECOVERY_LAST):
             action.state, action.applied_at = ActionState.APPLIED, now
             action.last_error = _not_done(result)
@@ -185,6 +190,14 @@ def _succeeded(
         service.record_change(session, ADAPTER, action, what, before=before)
         if action.state is ActionState.APPLIED:
             service.tell_defender_it_is_on(session, action)
+
+
+def _dead_steps(session: Session, action_id: str) -> list[str]:
+    return [
+        command.operation.value
+        for command in service.commands_of(session=session, action_id=action_id)
+        if command.status is CommandStatus.DEAD
+    ]
 
 
 def _failed(
@@ -209,10 +222,12 @@ def _failed(
             return CommandStatus.PENDING
         row.status = CommandStatus.DEAD
         before = service.snapshot(action)
+        already_failed = action.state is ActionState.FAILED
         action.state, action.last_error = ActionState.FAILED, error.code[:ERROR_LENGTH]
         action.updated_at = clock.now()
         service.record_change(session, ADAPTER, action, "protection.failed", before=before)
-        service.tell_defender_it_failed(session, action)
+        if not already_failed:  # one message per action, however many of its steps fail
+            service.tell_defender_it_failed(session, action)
         log.warning("platform command %s gave up after %d attempts", row.id, row.attempts)
         return CommandStatus.DEAD
 
