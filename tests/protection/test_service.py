@@ -459,3 +459,24 @@ def test_a_recovery_with_a_step_the_platform_cannot_do_stays_failed(
         ).all()
         assert templates == [TemplateKey.PROTECTION_FAILED]  # told once, never "it is on"
     assert _account(database, world).is_private  # the lockdown step was still carried out
+
+
+def test_holding_takedowns_tells_the_platform_how_many_reviewers_each_measure_needs(
+    database: TestDatabase, world: World
+) -> None:
+    with database.session_factory() as session, session.begin():
+        held = service.active(
+            session=session, defender_id=world.defender_id, kind=ActionKind.HOLD_TAKEDOWNS
+        )
+        assert held is not None
+        service.revert(session=session, actor=world.reviewer, action_id=held.id)
+    _deliver(database)
+    adapter = FlakyAdapter()
+    _request(database, world.reviewer, ActionKind.HOLD_TAKEDOWNS, defender_id=world.defender_id)
+    _deliver(database, adapter)
+    (command,) = adapter.calls
+    assert command.options == {
+        "automated_enforcement": "hold",
+        "content_measures": {"human_reviewers": 1},
+        "account_measures": {"human_reviewers": 2},
+    }

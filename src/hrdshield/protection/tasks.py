@@ -29,7 +29,7 @@ from hrdshield.protection.adapters.base import (
     AdapterResult,
     PlatformAdapter,
 )
-from hrdshield.protection.enums import ActionState, CommandOperation, CommandStatus
+from hrdshield.protection.enums import ActionKind, ActionState, CommandOperation, CommandStatus
 from hrdshield.protection.models import ERROR_LENGTH, PlatformCommand, ProtectiveAction
 from hrdshield.security.rbac import Principal
 
@@ -142,7 +142,20 @@ def _command(row: PlatformCommand, action: ProtectiveAction) -> AdapterCommand:
         account_handle=action.account_handle,
         expires_at=action.expires_at,
         settings_before=json.loads(action.settings_before) if action.settings_before else None,
+        options=_OPTIONS.get(action.kind, {}),
     )
+
+
+# What holding takedowns means, told to the platform with the command: while the defender is
+# protected, no automated measure goes through; content measures need a human reviewer, measures
+# against the account itself (suspension, strikes) two.
+_OPTIONS: dict[ActionKind, dict[str, Any]] = {
+    ActionKind.HOLD_TAKEDOWNS: {
+        "automated_enforcement": "hold",
+        "content_measures": {"human_reviewers": 1},
+        "account_measures": {"human_reviewers": 2},
+    },
+}
 
 
 def _changed(result: AdapterResult) -> dict[str, Any] | None:
