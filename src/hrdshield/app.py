@@ -44,6 +44,11 @@ from hrdshield.exchange import api as exchange_api
 from hrdshield.exchange import pages as exchange_pages
 from hrdshield.logging_setup import configure_logging
 from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
+from hrdshield.protection import api as protection_api
+from hrdshield.protection import pages as protection_pages
+from hrdshield.protection import service as protection_service
+from hrdshield.protection.adapters import adapters_from_settings
+from hrdshield.protection.tasks import run_command_loop
 from hrdshield.security import pages as security_pages
 from hrdshield.security.crypto import (
     Keyring,
@@ -138,6 +143,8 @@ def create_app(
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
     app.state.thresholds = thresholds
+    app.state.platform_adapters = adapters_from_settings(settings, session_factory=session_factory)
+    protection_service.use_platform(settings.platform_adapter)
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
     keep_uploads_in_memory(settings)
     errors.install(app)
@@ -153,6 +160,7 @@ def create_app(
         exchange_api.router,
         oncall_api.router,
         detection_api.router,
+        protection_api.router,
     ):
         api.include_router(router)
     app.include_router(api)
@@ -169,6 +177,7 @@ def create_app(
         exchange_pages.router,
         oncall_pages.router,
         detection_pages.router,
+        protection_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -185,10 +194,11 @@ def start_background(
 ) -> list[threading.Thread]:
     """Start this process's key refresher and, with `loops`, the shared background work.
 
-    The shared work (SLA ladder, retention, detection, notifier, demo generator) runs in one
-    process per server: the only one, or the supervisor of several (see `serving`). Every
-    process refreshes its own keys.
+    The shared work (SLA ladder, retention, detection, platform commands, notifier, demo
+    generator) runs in one process per server: the only one, or the supervisor of several (see
+    `serving`). Every process refreshes its own keys.
     """
+    protection_service.use_platform(settings.platform_adapter)
     threads = [_start(run_key_refresher, "key-refresher", keyring=keyring, stop_event=stop_event)]
     if loops and settings.background_tasks:
         threads.append(
@@ -225,6 +235,16 @@ def start_background(
                 ),
                 interval_seconds=settings.detection_interval_seconds,
                 retention_hours=settings.detection_window_hours,
+                stop_event=stop_event,
+            )
+        )
+        threads.append(
+            _start(
+                run_command_loop,
+                "platform-commands",
+                session_factory=session_factory,
+                adapters=adapters_from_settings(settings, session_factory=session_factory),
+                interval_seconds=1.0,
                 stop_event=stop_event,
             )
         )

@@ -7,6 +7,7 @@ message naming the variable; secret values never print.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -109,6 +110,28 @@ class Settings(BaseModel):
         None,
         description="Abuse model directory (linear or transformer); unset: the shipped model.",
     )
+    platform_adapter: Literal["demo", "webhook", "mastodon"] = Field(
+        "demo", description="Which platform adapter carries protective actions out."
+    )
+    platform_webhook_url: str | None = Field(
+        None, description="Where the webhook adapter POSTs signed actions (https)."
+    )
+    platform_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key shared with the platform (at least 32 characters)."
+    )
+    platform_webhook_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    mastodon_url: str | None = Field(None, description="The Mastodon server's address (https).")
+    mastodon_domain: str | None = Field(
+        None, description="The domain in the server's handles, when not the address's host."
+    )
+    mastodon_admin_token: SecretStr | None = Field(
+        None, description="A moderator's token: deactivation and takedown holds."
+    )
+    mastodon_user_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Handle to the token its owner granted (a JSON object in the environment).",
+    )
+    mastodon_timeout_seconds: float = Field(10.0, gt=0, le=120)
     default_language: str = Field("en", description="UI language when nothing else is known.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     background_tasks: bool = Field(
@@ -147,6 +170,31 @@ class Settings(BaseModel):
             raise ValueError(f"no such model directory: {value}")
         return value
 
+    @field_validator("platform_webhook_url", "mastodon_url")
+    @classmethod
+    def _safe_address(cls, value: str | None) -> str | None:
+        from hrdshield.outbound import check_webhook_url  # noqa: PLC0415  (keep config light)
+
+        if value is None or value == "":
+            return None
+        check_webhook_url(value, what="the address")
+        return value
+
+    @field_validator("mastodon_user_tokens", mode="before")
+    @classmethod
+    def _tokens_object(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: a JSON object
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError("must be a JSON object of handle to token") from None
+        if not isinstance(value, dict) or not all(
+            isinstance(handle, str) and handle.strip("@ ") and isinstance(token, str) and token
+            for handle, token in value.items()
+        ):
+            raise ValueError("must map each handle to a token (both non-empty text)")
+        return value
+
     @field_validator("default_language")
     @classmethod
     def _supported_language(cls, value: str) -> str:
@@ -160,6 +208,29 @@ class Settings(BaseModel):
     def _warning_before_expiry(self) -> Settings:
         if self.retention_warning_days >= self.retention_days:
             raise ValueError("retention_warning_days must be smaller than retention_days")
+        return self
+
+    @model_validator(mode="after")
+    def _adapter_configured(self) -> Settings:
+        if self.platform_adapter == "webhook":
+            if self.platform_webhook_url is None:
+                raise ValueError(
+                    f"{ENV_PREFIX}PLATFORM_WEBHOOK_URL is required with the webhook adapter"
+                )
+            secret = self.platform_webhook_secret
+            if secret is None or len(secret.get_secret_value()) < 32:
+                raise ValueError(
+                    f"{ENV_PREFIX}PLATFORM_WEBHOOK_SECRET of at least 32 characters is required "
+                    "with the webhook adapter"
+                )
+        if self.platform_adapter == "mastodon":
+            if self.mastodon_url is None:
+                raise ValueError(f"{ENV_PREFIX}MASTODON_URL is required with the Mastodon adapter")
+            if self.mastodon_admin_token is None:
+                raise ValueError(
+                    f"{ENV_PREFIX}MASTODON_ADMIN_TOKEN (a moderator's token) is required with the "
+                    "Mastodon adapter: takedown holds and deactivation need it"
+                )
         return self
 
     @property
@@ -225,6 +296,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
 def _describe(error: ValidationError) -> str:
     lines = ["invalid configuration:"]
     for problem in error.errors():
-        field = ".".join(str(part) for part in problem["loc"]) or "settings"
+        field = ".".join(str(part) for part in problem["loc"])
+        if not field:  # a rule across settings names its variables itself
+            lines.append(f"  {problem['msg'].removeprefix('Value error, ')}")
+            continue
         lines.append(f"  {ENV_PREFIX}{field.upper()}: {problem['msg']}")
     return "\n".join(lines)

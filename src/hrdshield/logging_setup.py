@@ -22,3 +22,5 @@ def configure_logging(level: str = "INFO") -> None:
     access = logging.getLogger("uvicorn.access")
     access.disabled = True
     access.propagate = False
+    # httpx logs every request's URL at INFO; a platform API's URL can carry a handle.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -12,6 +12,7 @@ from hrdshield.demo_platform import models as demo_platform_models
 from hrdshield.detection import models as detection_models
 from hrdshield.exchange import models as exchange_models
 from hrdshield.notify import models as notify_models
+from hrdshield.protection import models as protection_models
 from hrdshield.security import models as security_models
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "detection_models",
     "exchange_models",
     "notify_models",
+    "protection_models",
     "security_models",
 ]

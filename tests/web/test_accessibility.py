@@ -119,6 +119,7 @@ def pages_for(
     """Return the signed-in pages that `role` may open."""
     attacked, alert_id = alert
     by_permission = {
+        Permission.PROTECTION_SELF: ["/portal/safety"],
         Permission.ALERT_READ: [
             "/staff/alerts",
             f"/staff/alerts/{alert_id}",
@@ -129,6 +130,7 @@ def pages_for(
             "/staff/queue",
             f"/staff/cases/{case_id}",
             f"/staff/cases/{case_id}/evidence",
+            f"/staff/defenders/{attacked}/safety",
         ],
         Permission.AUDIT_READ: ["/staff/audit", "/staff/audit?verify=1"],
         Permission.PLATFORM_FEED: ["/staff/platform"],

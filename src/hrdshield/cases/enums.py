@@ -63,6 +63,7 @@ class CaseEventKind(enum.Enum):
     LINKED = "linked"
     MERGED = "merged"
     ALERT = "alert"  # detection added an alert to the case's incident
+    PROTECTION = "protection"  # a protective action on the defender's account changed state
 
 
 class ReporterRelation(enum.Enum):

@@ -60,6 +60,7 @@ class ConsentScope(enum.Enum):
     PROACTIVE_NOTIFICATION = "proactive_notification"  # being told of attacks they may not see
     PARTNER_ACTIONS = "partner_actions"  # standing consent for partner protective actions
     THREAT_SHARING = "threat_sharing"  # sharing de-identified indicators with peers
+    AUTO_SHIELD = "auto_shield"  # a temporary shield turns on by itself during a pile-on
 
 
 class IdentifierKind(enum.Enum):

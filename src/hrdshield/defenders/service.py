@@ -32,6 +32,7 @@ from hrdshield.defenders.schemas import DefenderCreate, DefenderUpdate, Identifi
 from hrdshield.errors import N_, Conflict, Forbidden, NotFound, ValidationProblem
 from hrdshield.notify import service as notifications
 from hrdshield.notify.enums import NotificationChannel, TemplateKey
+from hrdshield.protection import service as protection
 from hrdshield.security import audit, passwords
 from hrdshield.security.crypto import current_keyring
 from hrdshield.security.rbac import Principal, Role
@@ -133,6 +134,7 @@ def enrol(*, session: Session, actor: Principal, defender_in: DefenderCreate) ->
         after=snapshot(defender),
         detail={"route": route.value},
     )
+    protection.sync_protected_status(session, defender)
     return defender
 
 
@@ -316,6 +318,8 @@ def update(
         after=snapshot(defender),
         detail={"fields": sorted(changes)},
     )
+    if "status" in changes:
+        protection.sync_protected_status(session, defender)
     return defender
 
 
@@ -373,6 +377,8 @@ def set_consent(
         after=snapshot(defender),
         detail={"scope": scope.value},
     )
+    if scope is ConsentScope.PROCESSING:
+        protection.sync_protected_status(session, defender)
     return defender
 
 

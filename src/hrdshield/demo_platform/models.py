@@ -33,6 +33,14 @@ class DemoAccount(Base):
     two_factor_required: Mapped[bool] = mapped_column(default=False)
     deactivated: Mapped[bool] = mapped_column(default=False)
     sessions_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set by protective actions: mentions from accounts younger than this many days are muted;
+    # replies and mentions from new or unconnected accounts are filtered until `shield_until`;
+    # automated takedowns wait for a human; location and contact details are hidden.
+    mute_younger_than_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shield_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    takedowns_held: Mapped[bool] = mapped_column(default=False)
+    location_hidden: Mapped[bool] = mapped_column(default=False)
+    contact_hidden: Mapped[bool] = mapped_column(default=False)
 
 
 class DemoFollow(Base):

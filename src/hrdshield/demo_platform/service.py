@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypedDict
 
 from sqlalchemy import func, select
@@ -38,6 +39,7 @@ from hrdshield.demo_platform.models import (
 )
 
 ID_LENGTH = 32  # demo table ids are String(32); other platforms' ids may be longer
+SHIELD_NEW_ACCOUNT_DAYS = 30  # a shield filters accounts younger than this, or not connected
 
 
 class UnknownAccountError(LookupError):
@@ -56,6 +58,11 @@ class AccountSettings(TypedDict):
     deactivated: bool
     sessions_revoked_at: str | None
     active_sessions: int
+    mute_younger_than_days: int | None
+    shield_until: str | None
+    takedowns_held: bool
+    location_hidden: bool
+    contact_hidden: bool
 
 
 class SettingsChange(TypedDict):
@@ -164,7 +171,7 @@ def account_settings(*, session: Session, account: DemoAccount) -> AccountSettin
     )
     if account.sessions_revoked_at is not None:
         logins = logins.where(DemoLogin.created_at > account.sessions_revoked_at)
-    revoked = account.sessions_revoked_at
+    revoked, shield = account.sessions_revoked_at, account.shield_until
     return {
         "is_private": account.is_private,
         "followers_hidden": account.followers_hidden,
@@ -175,6 +182,11 @@ def account_settings(*, session: Session, account: DemoAccount) -> AccountSettin
         "deactivated": account.deactivated,
         "sessions_revoked_at": format_time(revoked) if revoked is not None else None,
         "active_sessions": 0 if account.deactivated else session.scalar(logins) or 0,
+        "mute_younger_than_days": account.mute_younger_than_days,
+        "shield_until": format_time(shield) if shield is not None else None,
+        "takedowns_held": account.takedowns_held,
+        "location_hidden": account.location_hidden,
+        "contact_hidden": account.contact_hidden,
     }
 
 
@@ -228,6 +240,54 @@ def require_two_factor(
     return _change(
         session, account_id, lambda account: setattr(account, "two_factor_required", required)
     )
+
+
+def mute_young_accounts(
+    *, session: Session, account_id: str, days: int | None = 7
+) -> SettingsChange:
+    """Mute mentions and replies from accounts younger than `days` (None: stop muting)."""
+    return _change(
+        session, account_id, lambda account: setattr(account, "mute_younger_than_days", days)
+    )
+
+
+def shield(*, session: Session, account_id: str, until: datetime | None) -> SettingsChange:
+    """Filter replies and mentions from new or unconnected accounts until `until` (None: off)."""
+    return _change(session, account_id, lambda account: setattr(account, "shield_until", until))
+
+
+def hold_takedowns(*, session: Session, account_id: str, held: bool = True) -> SettingsChange:
+    """Route automated takedowns of the account's posts to human review (or stop doing so)."""
+    return _change(session, account_id, lambda account: setattr(account, "takedowns_held", held))
+
+
+def hide_details(*, session: Session, account_id: str, hidden: bool = True) -> SettingsChange:
+    """Hide (or show) the account's location and contact details."""
+
+    def mutate(account: DemoAccount) -> None:
+        account.location_hidden = account.contact_hidden = hidden
+
+    return _change(session, account_id, mutate)
+
+
+def restore(*, session: Session, account_id: str, settings: dict[str, Any]) -> SettingsChange:
+    """Put back settings returned by `account_settings` (what a reverted action undoes)."""
+    writable = {
+        "is_private", "followers_hidden", "discoverable", "two_factor_required", "deactivated",
+        "mute_younger_than_days", "takedowns_held", "location_hidden", "contact_hidden",
+    }  # fmt: skip
+
+    def mutate(account: DemoAccount) -> None:
+        for name in writable & settings.keys():
+            setattr(account, name, settings[name])
+        for name in ("replies_from", "dms_from"):
+            if name in settings:
+                setattr(account, name, Audience(settings[name]))
+        if "shield_until" in settings:
+            until = settings["shield_until"]
+            account.shield_until = parse_time(until) if until else None
+
+    return _change(session, account_id, mutate)
 
 
 def deactivate(*, session: Session, account_id: str) -> SettingsChange:
@@ -334,7 +394,25 @@ def _apply_profile_changed(session: Session, event: Event) -> None:
     session.flush()
 
 
-def _check_reply_allowed(session: Session, author: DemoAccount, parent_id: str) -> None:
+def _filtered_by(owner: DemoAccount, author: DemoAccount, session: Session, at: datetime) -> str:
+    """Return why the owner's protections filter `author` out, or "" when they do not."""
+    if owner.id == author.id:
+        return ""
+    age_days = (at - author.created_at).total_seconds() / 86_400
+    connected = follows(session=session, follower_id=owner.id, followee_id=author.id) or follows(
+        session=session, follower_id=author.id, followee_id=owner.id
+    )
+    if owner.mute_younger_than_days is not None and age_days < owner.mute_younger_than_days:
+        return "muted: the account is younger than the recipient allows"
+    shielded = owner.shield_until is not None and at < owner.shield_until
+    if shielded and (age_days < SHIELD_NEW_ACCOUNT_DAYS or not connected):
+        return "filtered by a temporary shield"
+    return ""
+
+
+def _check_reply_allowed(
+    session: Session, author: DemoAccount, parent_id: str, at: datetime
+) -> None:
     parent = session.get(DemoPost, parent_id)
     if parent is None:
         raise _RejectedError("unknown post replied to")
@@ -347,6 +425,9 @@ def _check_reply_allowed(session: Session, author: DemoAccount, parent_id: str) 
         and not follows(session=session, follower_id=author.id, followee_id=owner.id)
     ):
         raise _RejectedError("replies are limited to followers")
+    filtered = _filtered_by(owner, author, session, at)
+    if filtered:
+        raise _RejectedError(filtered)
 
 
 def _apply_post(session: Session, event: Event) -> None:
@@ -355,9 +436,14 @@ def _apply_post(session: Session, event: Event) -> None:
     if session.get(DemoPost, content["post_id"]) is not None:
         raise _RejectedError("a post with this id already exists")
     if content.get("in_reply_to") is not None:
-        _check_reply_allowed(session, author, content["in_reply_to"])
+        _check_reply_allowed(
+            session, author, content["in_reply_to"], parse_time(event["occurred_at"])
+        )
+    at = parse_time(event["occurred_at"])
     mentioned = {
-        account.id for account in (_account(session, t, "mentioned") for t in event["targets"])
+        account.id
+        for account in (_account(session, t, "mentioned") for t in event["targets"])
+        if not _filtered_by(account, author, session, at)  # a filtered mention reaches nobody
     }
     session.add(
         DemoPost(
@@ -386,6 +472,9 @@ def _apply_direct_message(session: Session, event: Event) -> None:
         session=session, follower_id=sender.id, followee_id=recipient.id
     ):
         raise _RejectedError("direct messages are limited to followers")
+    filtered = _filtered_by(recipient, sender, session, parse_time(event["occurred_at"]))
+    if filtered:
+        raise _RejectedError(filtered)
     content = event["content"]
     session.add(
         DemoDirectMessage(
@@ -436,6 +525,9 @@ def _apply_content_removed(session: Session, event: Event) -> None:
     post = session.get(DemoPost, event["content"]["post_id"])
     if post is None:
         raise _RejectedError("unknown post removed")
+    author = session.get(DemoAccount, post.author_id)
+    if author is not None and author.takedowns_held:
+        raise _RejectedError("held for human review: the author is a protected defender")
     post.removed = True
     session.flush()
 

@@ -35,6 +35,7 @@ from hrdshield.detection.pipeline import MAX_EVIDENCE, AlertDraft
 from hrdshield.errors import NotFound
 from hrdshield.notify import service as notifications
 from hrdshield.notify.enums import TemplateKey
+from hrdshield.protection import service as protection
 from hrdshield.security import audit
 from hrdshield.security.crypto import Purpose, current_keyring
 from hrdshield.security.rbac import Principal
@@ -128,6 +129,15 @@ def _store_one(session: Session, draft: AlertDraft, policy: SlaPolicy) -> Stored
     opened = False
     if alert.incident_id is None:
         opened = _group(session, alert, draft, policy)
+        if alert.defender_id is not None and draft.actions:
+            incident = session.get(Incident, alert.incident_id)
+            protection.on_detection(
+                session,
+                defender_id=alert.defender_id,
+                wanted=draft.actions,
+                alert_id=alert.id,
+                case_id=incident.case_id if incident else None,
+            )
     elif before is not None and before["severity"] != alert.severity.value:
         _escalate_incident(session, alert, policy)
     audit.record(

@@ -9,9 +9,6 @@ an address, a message text or a server's reply, which can quote the recipient.
 from __future__ import annotations
 
 import errno
-import hashlib
-import hmac
-import ipaddress
 import json
 import smtplib
 import ssl
@@ -23,7 +20,6 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -31,21 +27,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hrdshield import clock
+from hrdshield import clock, outbound
 from hrdshield.db import transaction
 from hrdshield.notify.enums import NotificationChannel, TemplateKey
 from hrdshield.notify.models import LAST_ERROR_LENGTH, InboxMessage
+from hrdshield.outbound import SIGNATURE_TOLERANCE_SECONDS, check_webhook_url
 from hrdshield.security.crypto import Keyring, Purpose, current_keyring
 
 SIGNATURE_HEADER = "X-HRDShield-Signature"
 DELIVERY_HEADER = "X-HRDShield-Delivery"
-SIGNATURE_TOLERANCE_SECONDS = 300
 # The webhook signing secret is derived from the audit data key (never rotated by
 # `keys rotate`, which rotates field keys) under a label no audit message starts with; an HMAC
 # output reveals nothing of its key, so receivers can hold the secret without weakening the chain.
 SIGNING_LABEL = "webhook-signing"
 USER_AGENT = "HRDShield-Notifier/1"
-_LOOPBACK_NAMES = {"localhost"}
 
 
 class DeliveryError(Exception):
@@ -180,8 +175,7 @@ def webhook_signing_secret(keyring: Keyring | None = None) -> str:
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """Return the signature header value for `body` sent at `timestamp` (unix seconds)."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+    return f"t={timestamp},v1={outbound.hmac_sha256(secret, timestamp, body)}"
 
 
 def verify_signature(
@@ -198,31 +192,9 @@ def verify_signature(
         timestamp = int(fields["t"])
     except (KeyError, ValueError):
         return False
-    current = (now or clock.now()).timestamp()
-    if abs(current - timestamp) > tolerance_seconds:
-        return False
-    expected = sign(secret, timestamp, body).rpartition("v1=")[2]
-    return hmac.compare_digest(expected, fields.get("v1", ""))
-
-
-def check_webhook_url(url: str) -> None:
-    """Raise ValueError unless `url` is https, or http to a loopback address (local testing)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError("a webhook address must be an http(s) URL")
-    if parts.username or parts.password:
-        raise ValueError("a webhook address must not carry credentials")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError("a webhook address must use https")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return outbound.signature_valid(
+        secret, timestamp, body, fields.get("v1", ""), now=now, tolerance_seconds=tolerance_seconds
+    )
 
 
 class WebhookChannel:
@@ -269,29 +241,20 @@ class WebhookChannel:
             SIGNATURE_HEADER: sign(self._secret(), int(clock.now().timestamp()), body),
         }
         try:
-            # Redirects are not followed (a signed body must reach only the registered URL) and
-            # proxy settings from the environment are ignored, as is every other env variable.
-            with httpx.Client(
-                timeout=self.timeout_seconds,
-                follow_redirects=False,
-                trust_env=False,
-                transport=self._transport,
+            # outbound.client follows no redirect: a signed body must reach only this URL.
+            with outbound.client(
+                timeout_seconds=self.timeout_seconds, transport=self._transport
             ) as client:
                 response = client.post(message.address, content=body, headers=headers)
-        except httpx.TimeoutException:
-            raise DeliveryError(True, "timeout") from None
-        except httpx.ConnectError:
-            raise DeliveryError(True, "connection refused") from None
         except httpx.HTTPError as error:
-            raise DeliveryError(True, f"HTTP error ({type(error).__name__})") from None
+            raise DeliveryError(True, outbound.transport_failure(error)) from None
         _check_status(response.status_code)
 
 
 def _check_status(status: int) -> None:
     if 200 <= status < 300:
         return
-    retryable = status >= 500 or status in {408, 429}
-    raise DeliveryError(retryable, f"HTTP {status}")
+    raise DeliveryError(outbound.status_retryable(status), f"HTTP {status}")
 
 
 # --- in-app --------------------------------------------------------------------------------------

@@ -42,3 +42,5 @@ class TemplateKey(enum.Enum):
     ESCALATION_LEAD = "escalation_lead"  # to the on-call lead: a case missed its response target
     ESCALATION_HEAD = "escalation_head"  # to the head of response: still unanswered at 1.5 times
     ACCOUNT_EXISTS = "account_exists"  # to an address's owner: somebody tried to register it
+    PROTECTION_ON = "protection_on"  # someone else turned a protective measure on for them
+    PROTECTION_FAILED = "protection_failed"  # the platform could not carry a measure out

@@ -22,9 +22,10 @@ from hrdshield.defenders.enums import ConsentScope, ContactChannel
 from hrdshield.defenders.models import Defender
 from hrdshield.errors import N_, Conflict, NotFound, ValidationProblem
 from hrdshield.notify import templates
-from hrdshield.notify.channels import check_webhook_url, in_app_address, parse_in_app_address
+from hrdshield.notify.channels import in_app_address, parse_in_app_address
 from hrdshield.notify.enums import NotificationChannel, NotificationStatus, TemplateKey
 from hrdshield.notify.models import IDEMPOTENCY_KEY_LENGTH, InboxMessage, Notification
+from hrdshield.outbound import check_webhook_url
 from hrdshield.security import audit
 from hrdshield.security.rbac import Principal
 

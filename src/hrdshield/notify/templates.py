@@ -425,6 +425,105 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "إبلاغ المنظمة التي تقدم لكم الدعم.",
         ),
     },
+    TemplateKey.PROTECTION_ON: {
+        "en": Text(
+            "A protective measure was turned on for your account",
+            "A protective measure ({reference}) was turned on for your account on the "
+            "platform, by your trusted partner, by our team, or automatically during an "
+            "attack as you chose.\n\n"
+            "Please sign in to HRD Shield to see what it does, how long it lasts and how to "
+            "turn it off.",
+        ),
+        "es": Text(
+            "Se ha activado una medida de protección para su cuenta",
+            "Se ha activado una medida de protección ({reference}) para su cuenta en la "
+            "plataforma, a iniciativa de su organización de confianza, de nuestro equipo o "
+            "de forma automática durante un ataque, tal como usted eligió.\n\n"
+            "Le rogamos que inicie sesión en HRD Shield para ver en qué consiste, cuánto dura "
+            "y cómo desactivarla.",
+        ),
+        "fr": Text(
+            "Une mesure de protection a été activée pour votre compte",
+            "Une mesure de protection ({reference}) a été activée pour votre compte sur la "
+            "plateforme, par votre organisation de confiance, par notre équipe ou "
+            "automatiquement pendant une attaque, comme vous l'avez choisi.\n\n"
+            "Nous vous invitons à vous connecter à HRD Shield pour voir en quoi elle "
+            "consiste, combien de temps elle dure et comment la désactiver.",
+        ),
+        "ar": Text(
+            "تم تفعيل إجراء حماية لحسابكم",
+            "تم تفعيل إجراء حماية ({reference}) لحسابكم على المنصة، من قِبل شريككم "
+            "الموثوق أو فريقنا، أو تلقائيًا أثناء هجوم وفق اختياركم.\n\n"
+            "نرجو تسجيل الدخول إلى HRD Shield لمعرفة ما يفعله هذا الإجراء ومدته وكيفية "
+            "إيقافه.",
+        ),
+        "ru": Text(
+            "Для вашего аккаунта включена защитная мера",
+            "Для вашего аккаунта на платформе включена защитная мера ({reference}): её "
+            "включил ваш доверенный партнёр или наша команда, либо она включилась "
+            "автоматически во время атаки, как вы выбрали.\n\n"
+            "Пожалуйста, войдите в HRD Shield, чтобы узнать, что она делает, сколько "
+            "действует и как её отключить.",
+        ),
+        "pt": Text(
+            "Foi ativada uma medida de proteção para a sua conta",
+            "Foi ativada uma medida de proteção ({reference}) para a sua conta na "
+            "plataforma, pelo seu parceiro de confiança, pelas pessoas responsáveis pelo "
+            "acompanhamento ou automaticamente durante um ataque, como escolheu.\n\n"
+            "Entre no HRD Shield para ver o que ela faz, quanto tempo dura e como "
+            "desativá-la.",
+        ),
+    },
+    TemplateKey.PROTECTION_FAILED: {
+        "en": Text(
+            "A protective measure for your account could not be carried out",
+            "The platform could not carry out a protective measure ({reference}) for your "
+            "account, even after several attempts. Our team has been told and is following "
+            "it up.\n\n"
+            "Please sign in to HRD Shield to see which measure it is; the safety guides there "
+            "explain what you can do yourself in the meantime.",
+        ),
+        "es": Text(
+            "No se ha podido aplicar una medida de protección para su cuenta",
+            "La plataforma no ha podido aplicar una medida de protección ({reference}) para "
+            "su cuenta, ni siquiera tras varios intentos. Nuestro equipo ha sido informado y "
+            "se ocupa de ello.\n\n"
+            "Le rogamos que inicie sesión en HRD Shield para ver de qué medida se trata; las "
+            "guías de seguridad explican lo que usted puede hacer mientras tanto.",
+        ),
+        "fr": Text(
+            "Une mesure de protection de votre compte n'a pas pu être appliquée",
+            "La plateforme n'a pas pu appliquer une mesure de protection ({reference}) de "
+            "votre compte, même après plusieurs tentatives. Notre équipe en a été informée "
+            "et s'en occupe.\n\n"
+            "Nous vous invitons à vous connecter à HRD Shield pour voir de quelle mesure il "
+            "s'agit\u202f; les guides de sécurité expliquent ce que vous pouvez faire "
+            "vous-même en attendant.",
+        ),
+        "ar": Text(
+            "تعذّر تنفيذ إجراء حماية لحسابكم",
+            "لم تتمكن المنصة من تنفيذ إجراء حماية ({reference}) لحسابكم رغم عدة محاولات. "
+            "وقد أُبلغ فريقنا وهو يتابع الأمر.\n\n"
+            "نرجو تسجيل الدخول إلى HRD Shield لمعرفة الإجراء المعني؛ وتشرح أدلة السلامة هناك "
+            "ما يمكنكم القيام به بأنفسكم في الأثناء.",
+        ),
+        "ru": Text(
+            "Не удалось применить защитную меру для вашего аккаунта",
+            "Платформе не удалось применить защитную меру ({reference}) для вашего "
+            "аккаунта даже после нескольких попыток. Наша команда уведомлена и занимается "
+            "этим.\n\n"
+            "Пожалуйста, войдите в HRD Shield, чтобы узнать, о какой мере идёт речь; в "
+            "руководствах по безопасности объясняется, что вы можете сделать сами.",
+        ),
+        "pt": Text(
+            "Não foi possível aplicar uma medida de proteção à sua conta",
+            "A plataforma não conseguiu aplicar uma medida de proteção ({reference}) à sua "
+            "conta, mesmo após várias tentativas. As pessoas responsáveis pelo "
+            "acompanhamento foram informadas e tratam do assunto.\n\n"
+            "Entre no HRD Shield para ver de que medida se trata; os guias de segurança "
+            "explicam o que pode fazer entretanto.",
+        ),
+    },
 }
 
 LANGUAGES: tuple[str, ...] = tuple(FOOTERS)

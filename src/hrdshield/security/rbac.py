@@ -57,6 +57,8 @@ class Permission(enum.Enum):
     ALERT_WORK = "alert.work"  # mark alerts true or false positive
     INDICATOR_READ = "indicator.read"  # spyware and phishing indicator feeds and their sources
     INDICATOR_IMPORT = "indicator.import"  # import a STIX bundle of indicators
+    PROTECTION_SELF = "protection.self"  # a defender's panic button and own protective actions
+    PROTECTION_ACT = "protection.act"  # request, approve and revert actions for a defender
 
 
 _ALL_STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}  # staff who work with defenders
@@ -84,6 +86,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ALERT_WORK: frozenset({Role.REVIEWER, Role.LEAD}),
     Permission.INDICATOR_READ: frozenset({Role.REVIEWER, Role.LEAD, Role.ADMIN, Role.AUDITOR}),
     Permission.INDICATOR_IMPORT: frozenset({Role.LEAD, Role.ADMIN}),
+    Permission.PROTECTION_SELF: frozenset({Role.HRD}),
+    Permission.PROTECTION_ACT: frozenset({Role.PARTNER, Role.REVIEWER, Role.LEAD}),
 }
 
 

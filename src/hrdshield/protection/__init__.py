@@ -1,0 +1,1 @@
+"""Protective actions for defenders, carried out on the platform through adapters."""
