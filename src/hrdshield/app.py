@@ -32,6 +32,8 @@ from hrdshield.db import make_engine, make_session_factory
 from hrdshield.defenders import api as defenders_api
 from hrdshield.defenders import pages as defenders_pages
 from hrdshield.demo_platform import pages as platform_pages
+from hrdshield.guides import pages as guides_pages
+from hrdshield.guides.loader import default_library
 from hrdshield.logging_setup import configure_logging
 from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
 from hrdshield.security import pages as security_pages
@@ -151,6 +153,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.client_throttle = ClientThrottle(settings.login_client_limit)
     app.state.sla_policy = sla_policy
     app.state.retention_policy = retention_policy
+    app.state.guides = default_library()  # read and rendered once, at start-up
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
     errors.install(app)
 
@@ -175,6 +178,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         cases_pages.router,
         evidence_pages.router,
         cases_report_pages.router,
+        guides_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

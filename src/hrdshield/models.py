@@ -6,6 +6,7 @@ from hrdshield.cases import retention_models  # noqa: F401  (registers tables)
 from hrdshield.cases.evidence import models as evidence_models  # noqa: F401  (registers tables)
 from hrdshield.defenders import models as defenders_models
 from hrdshield.demo_platform import models as demo_platform_models
+from hrdshield.guides import models as guides_models
 from hrdshield.notify import models as notify_models
 from hrdshield.security import models as security_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "cases_models",
     "defenders_models",
     "demo_platform_models",
+    "guides_models",
     "notify_models",
     "security_models",
 ]

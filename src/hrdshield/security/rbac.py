@@ -44,6 +44,7 @@ class Permission(enum.Enum):
     ORGANISATION_MANAGE = "organisation.manage"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
+    GUIDE_PROGRESS = "guide.progress"  # save one's own checklist progress in the safety guides
 
 
 _ALL_STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}  # staff who work with defenders
@@ -63,6 +64,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.ORGANISATION_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.AUDITOR, Role.LEAD, Role.ADMIN}),
+    Permission.GUIDE_PROGRESS: frozenset({Role.HRD}),
 }
 
 
