@@ -22,9 +22,9 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-# A "word" of Latin script, digits and the punctuation found inside names and addresses; a run
-# is such words separated by single spaces. The run must hold at least one Latin letter.
-_LATIN_WORD = r"[A-Za-z0-9][A-Za-z0-9._@#/:+\-]*[A-Za-z0-9]|[A-Za-z]"
+# A "word" of Latin script, digits and the punctuation found inside names, paths and addresses;
+# a run is such words separated by single spaces. The run must hold at least one Latin letter.
+_LATIN_WORD = r"/?[A-Za-z0-9][A-Za-z0-9._@#/:+\-]*[A-Za-z0-9/]|/?[A-Za-z]"
 _LATIN_RUN = re.compile(rf"(?:{_LATIN_WORD})(?: (?:{_LATIN_WORD}))*")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
