@@ -103,7 +103,7 @@ class GuideRenderer(RendererHTML):
         href = str(tokens[idx].attrGet("href") or "")
         if not safe_link(href):  # the parser already refused it; never write it regardless
             return "<a>"
-        external = ' class="external" rel="noreferrer"' if href.startswith("https:") else ""
+        external = ' class="external" rel="noreferrer"' if href[:6].lower() == "https:" else ""
         return f'<a href="{escapeHtml(href)}"{external}>'
 
 
