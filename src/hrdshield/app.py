@@ -42,6 +42,8 @@ from hrdshield.detection.thresholds import ThresholdBook, ThresholdError
 from hrdshield.detection.thresholds import load as load_thresholds
 from hrdshield.exchange import api as exchange_api
 from hrdshield.exchange import pages as exchange_pages
+from hrdshield.guides import pages as guides_pages
+from hrdshield.guides.loader import default_library
 from hrdshield.logging_setup import configure_logging
 from hrdshield.notify.tasks import channels_from_settings, run_delivery_loop
 from hrdshield.protection import api as protection_api
@@ -145,6 +147,7 @@ def create_app(
     app.state.thresholds = thresholds
     app.state.platform_adapters = adapters_from_settings(settings, session_factory=session_factory)
     protection_service.use_platform(settings.platform_adapter)
+    app.state.guides = default_library()  # read and rendered once, at start-up
     app.add_middleware(WebEdgeMiddleware, settings=settings, secret=secret)
     keep_uploads_in_memory(settings)
     errors.install(app)
@@ -178,6 +181,7 @@ def create_app(
         oncall_pages.router,
         detection_pages.router,
         protection_pages.router,
+        guides_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -11,6 +11,7 @@ from hrdshield.defenders import models as defenders_models
 from hrdshield.demo_platform import models as demo_platform_models
 from hrdshield.detection import models as detection_models
 from hrdshield.exchange import models as exchange_models
+from hrdshield.guides import models as guides_models
 from hrdshield.notify import models as notify_models
 from hrdshield.protection import models as protection_models
 from hrdshield.security import models as security_models
@@ -22,6 +23,7 @@ __all__ = [
     "demo_platform_models",
     "detection_models",
     "exchange_models",
+    "guides_models",
     "notify_models",
     "protection_models",
     "security_models",

@@ -209,7 +209,10 @@ def test_russian_and_portuguese_pages_are_translated_and_pass_axe(
     browsers: Browsers, live_site: LiveSite, lang: str
 ) -> None:
     ui = translations(lang)
-    menu = [ui.gettext(text) for text in ("Sign in", "Enrol as a defender", "Report an incident")]
+    menu = [
+        ui.gettext(text)
+        for text in ("Sign in", "Enrol as a defender", "Report an incident", "Safety guides")
+    ]
     driver = browsers.get()
     problems = []
     for path in ("/", "/login", "/enrol"):

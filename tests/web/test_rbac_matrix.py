@@ -43,6 +43,8 @@ PUBLIC = {
     ("POST", "/api/v1/reports"),
     ("POST", "/api/v1/reports/status"),
     ("POST", "/api/v1/reports/replies"),
+    ("GET", "/guides"),
+    ("GET", "/guides/{slug}"),
 }
 SIGNED_IN = {("GET", "/home"), ("GET", "/api/v1/me"), ("DELETE", "/api/v1/session")}
 ANONYMOUS = "anonymous"

@@ -59,6 +59,7 @@ class Permission(enum.Enum):
     INDICATOR_IMPORT = "indicator.import"  # import a STIX bundle of indicators
     PROTECTION_SELF = "protection.self"  # a defender's panic button and own protective actions
     PROTECTION_ACT = "protection.act"  # request, approve and revert actions for a defender
+    GUIDE_PROGRESS = "guide.progress"  # save one's own checklist progress in the safety guides
 
 
 _ALL_STAFF = {Role.REVIEWER, Role.LEAD, Role.ADMIN}  # staff who work with defenders
@@ -88,6 +89,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.INDICATOR_IMPORT: frozenset({Role.LEAD, Role.ADMIN}),
     Permission.PROTECTION_SELF: frozenset({Role.HRD}),
     Permission.PROTECTION_ACT: frozenset({Role.PARTNER, Role.REVIEWER, Role.LEAD}),
+    Permission.GUIDE_PROGRESS: frozenset({Role.HRD}),
 }
 
 

@@ -1,0 +1,1 @@
+"""Safety guides and checklists for defenders, in every interface language, readable by anyone."""
