@@ -236,6 +236,7 @@ def start_background(
                     thresholds=thresholds_of(settings),
                     policy=sla_policy_of(settings),
                     abuse_model=settings.abuse_model,
+                    public_url=settings.public_url,
                 ),
                 interval_seconds=settings.detection_interval_seconds,
                 retention_hours=settings.detection_window_hours,

@@ -132,6 +132,10 @@ class Settings(BaseModel):
         description="Handle to the token its owner granted (a JSON object in the environment).",
     )
     mastodon_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The address people reach this service at; links in e-mails point there.",
+    )
     default_language: str = Field("en", description="UI language when nothing else is known.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     background_tasks: bool = Field(
@@ -193,6 +197,15 @@ class Settings(BaseModel):
             for handle, token in value.items()
         ):
             raise ValueError("must map each handle to a token (both non-empty text)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_address(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        scheme, _, rest = value.partition("://")
+        if scheme not in ("http", "https") or not rest or any(c in rest for c in " ?#"):
+            raise ValueError("must be an http(s) address such as https://shield.example.org")
         return value
 
     @field_validator("default_language")

@@ -23,6 +23,7 @@ from hrdshield.detection.models import Alert, AlertEvent, DeadLetter, Incident
 from hrdshield.detection.pipeline import AlertDraft, Scope
 from hrdshield.detection.tasks import Consumer, build_consumer
 from hrdshield.exchange.service import import_bundle
+from hrdshield.notify import templates
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.notify.models import Notification
 from hrdshield.security import audit
@@ -89,6 +90,12 @@ def test_a_pile_on_opens_a_case_and_tells_the_defender_in_their_language(
         notification = session.scalars(select(Notification)).one()
         assert notification.template is TemplateKey.PROACTIVE_ALERT
         assert notification.language == "es"
+        message = templates.render(
+            notification.template, notification.language, json.loads(notification.context)
+        )
+        assert "oleada repentina de respuestas" in message.body  # what happened, in Spanish
+        assert "/guides/documenting-attacks?lang=es" in message.body  # and what to do now
+        assert "brigade" not in message.body  # never an attacker or their words
         actions = set(session.scalars(select(AuditEntry.action)))
         assert {"alert.create", "incident.open", "case.create"} <= actions
         assert audit.verify(session, database.keyring).ok

@@ -29,6 +29,11 @@ from tests.notify.conftest import NOW
 
 ADDRESS = "defender-qz@example.test"
 REFERENCE = {"reference": "R-7K2P"}
+ALERT = {
+    **REFERENCE,
+    "what": "a sudden wave of replies and mentions from many accounts",
+    "guide": "https://shield.example.org/guides/documenting-attacks?lang=en",
+}
 
 
 def _enqueue(session: Session, **overrides: object) -> Notification:
@@ -162,7 +167,7 @@ def test_enqueue_for_defender_uses_their_channel_language_and_consent(session: S
     lead = factories.principal(factories.user(session, Role.LEAD))
     defender = factories.defender(session, lead, languages=["sw", "fr"])
     notification = service.enqueue_for_defender(
-        session=session, defender=defender, template=TemplateKey.PROACTIVE_ALERT, context=REFERENCE
+        session=session, defender=defender, template=TemplateKey.PROACTIVE_ALERT, context=ALERT
     )
     assert notification is not None
     assert notification.channel is NotificationChannel.EMAIL
@@ -182,7 +187,7 @@ def test_enqueue_for_defender_uses_their_channel_language_and_consent(session: S
             session=session,
             defender=defender,
             template=TemplateKey.PROACTIVE_ALERT,
-            context=REFERENCE,
+            context=ALERT,
         )
         is None
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from hashlib import sha256
 from typing import Any
@@ -33,7 +33,9 @@ from hrdshield.detection.enums import AlertSeverity, AlertVerdict, DetectorKind
 from hrdshield.detection.models import Alert, AlertEvent, Incident
 from hrdshield.detection.pipeline import MAX_EVIDENCE, AlertDraft
 from hrdshield.errors import NotFound
+from hrdshield.guides import service as guides
 from hrdshield.notify import service as notifications
+from hrdshield.notify.attack_texts import describe
 from hrdshield.notify.enums import TemplateKey
 from hrdshield.protection import service as protection
 from hrdshield.security import audit
@@ -82,12 +84,20 @@ def actor_digest(account_id: str) -> str:
     return current_keyring().keyed_hash(Purpose.BLIND_INDEX, f"account\x1f{account_id}")
 
 
+@dataclass(frozen=True)
+class AlertSetup:
+    """What storing alerts needs from the configuration: response targets, the public address."""
+
+    policy: SlaPolicy = field(default_factory=SlaPolicy)
+    public_url: str = "http://127.0.0.1:8000"  # where links in messages to defenders point
+
+
 def store(
-    *, session: Session, drafts: Sequence[AlertDraft], policy: SlaPolicy | None = None
+    *, session: Session, drafts: Sequence[AlertDraft], setup: AlertSetup | None = None
 ) -> list[StoredAlert]:
     """Create or extend the alerts of `drafts`, group them into incidents and cases."""
-    policy = policy or SlaPolicy()
-    return [_store_one(session, draft, policy) for draft in _merged(drafts)]
+    setup = setup or AlertSetup()
+    return [_store_one(session, draft, setup) for draft in _merged(drafts)]
 
 
 def _merged(drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
@@ -98,7 +108,7 @@ def _merged(drafts: Sequence[AlertDraft]) -> list[AlertDraft]:
     return list(latest.values())
 
 
-def _store_one(session: Session, draft: AlertDraft, policy: SlaPolicy) -> StoredAlert:
+def _store_one(session: Session, draft: AlertDraft, setup: AlertSetup) -> StoredAlert:
     alert = session.scalar(select(Alert).where(Alert.dedup_key == draft.dedup_key))
     created = alert is None
     times = [event.occurred_at for event in draft.events]
@@ -128,7 +138,7 @@ def _store_one(session: Session, draft: AlertDraft, policy: SlaPolicy) -> Stored
     alert.event_count += _attach_evidence(session, alert, draft)
     opened = False
     if alert.incident_id is None:
-        opened = _group(session, alert, draft, policy)
+        opened = _group(session, alert, draft, setup)
         if alert.defender_id is not None and draft.actions:
             incident = session.get(Incident, alert.incident_id)
             protection.on_detection(
@@ -139,7 +149,7 @@ def _store_one(session: Session, draft: AlertDraft, policy: SlaPolicy) -> Stored
                 case_id=incident.case_id if incident else None,
             )
     elif before is not None and before["severity"] != alert.severity.value:
-        _escalate_incident(session, alert, policy)
+        _escalate_incident(session, alert, setup)
     audit.record(
         session,
         actor=DETECTION,
@@ -225,7 +235,7 @@ def _open_incident(session: Session, alert: Alert) -> Incident | None:
     return session.scalar(query)
 
 
-def _group(session: Session, alert: Alert, draft: AlertDraft, policy: SlaPolicy) -> bool:
+def _group(session: Session, alert: Alert, draft: AlertDraft, setup: AlertSetup) -> bool:
     """Put a new alert into its open incident, or open an incident and its case; True if opened."""
     incident = _open_incident(session, alert)
     now = clock.now()
@@ -236,7 +246,7 @@ def _group(session: Session, alert: Alert, draft: AlertDraft, policy: SlaPolicy)
         escalated = _RANK[alert.severity] > _RANK[incident.severity]
         incident.severity = more_severe(incident.severity, alert.severity)
         if incident.case_id is not None:
-            _add_to_case(session, incident, alert, policy, escalated=escalated)
+            _add_to_case(session, incident, alert, setup, escalated=escalated)
         return False
     incident = Incident(
         defender_id=alert.defender_id,
@@ -259,12 +269,12 @@ def _group(session: Session, alert: Alert, draft: AlertDraft, policy: SlaPolicy)
             defender_id=alert.defender_id,
             severity=Severity(alert.severity.value),
         ),
-        policy=policy,
+        policy=setup.policy,
     )
     if alert.region is not None and opened.region is None:
         opened.region = alert.region
     incident.case_id = opened.id
-    _tell_defender(session, opened, alert)
+    _tell_defender(session, opened, alert, setup)
     audit.record(
         session,
         actor=DETECTION,
@@ -292,7 +302,7 @@ def _case_summary(session: Session, alert: Alert) -> str:
 
 
 def _add_to_case(
-    session: Session, incident: Incident, alert: Alert, policy: SlaPolicy, *, escalated: bool
+    session: Session, incident: Incident, alert: Alert, setup: AlertSetup, *, escalated: bool
 ) -> None:
     target = session.get(Case, incident.case_id)
     if target is None:
@@ -312,20 +322,20 @@ def _add_to_case(
         )
     )
     if escalated:
-        _raise_case_severity(session, target, alert, policy)
+        _raise_case_severity(session, target, alert, setup)
 
 
-def _escalate_incident(session: Session, alert: Alert, policy: SlaPolicy) -> None:
+def _escalate_incident(session: Session, alert: Alert, setup: AlertSetup) -> None:
     incident = session.get(Incident, alert.incident_id)
     if incident is None or _RANK[alert.severity] <= _RANK[incident.severity]:
         return
     incident.severity = alert.severity
     target = session.get(Case, incident.case_id) if incident.case_id else None
     if target is not None:
-        _raise_case_severity(session, target, alert, policy)
+        _raise_case_severity(session, target, alert, setup)
 
 
-def _raise_case_severity(session: Session, target: Case, alert: Alert, policy: SlaPolicy) -> None:
+def _raise_case_severity(session: Session, target: Case, alert: Alert, setup: AlertSetup) -> None:
     wanted = Severity(alert.severity.value)
     order = [Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
     if order.index(wanted) <= order.index(target.severity) or target.status in _CLOSED:
@@ -334,7 +344,7 @@ def _raise_case_severity(session: Session, target: Case, alert: Alert, policy: S
     previous, target.severity = target.severity, wanted
     if target.acknowledged_at is None:
         target.sla_due_at = min(
-            target.sla_due_at or clock.now(), policy.due(target.created_at, wanted)
+            target.sla_due_at or clock.now(), setup.policy.due(target.created_at, wanted)
         )
     target.updated_at = clock.now()
     session.add(
@@ -358,20 +368,29 @@ def _raise_case_severity(session: Session, target: Case, alert: Alert, policy: S
         detail={"alert_id": alert.id},
     )
     if wanted is Severity.CRITICAL:
-        _tell_defender(session, target, alert, again=True)
+        _tell_defender(session, target, alert, setup, again=True)
 
 
-def _tell_defender(session: Session, about: Case, alert: Alert, *, again: bool = False) -> None:
+def _tell_defender(
+    session: Session, about: Case, alert: Alert, setup: AlertSetup, *, again: bool = False
+) -> None:
+    """Tell the defender what was seen and where to read what to do, in their language."""
     if about.defender_id is None:
         return
     defender = session.get(Defender, about.defender_id)
     if defender is None:
         return
+    language = notifications.language_for(defender)
+    slug = guides.guide_for(alert.detector.value)
     notifications.enqueue_for_defender(
         session=session,
         defender=defender,
         template=TemplateKey.PROACTIVE_ALERT,
-        context={"reference": about.reference},
+        context={
+            "reference": about.reference,
+            "what": describe(alert.detector.value, language),
+            "guide": f"{setup.public_url}{guides.guide_path(slug)}?lang={language}",
+        },
         case_id=about.id,
         idempotency_key=f"case-{about.id}-proactive{'-critical' if again else ''}",
     )

@@ -54,7 +54,7 @@ class Consumer:
 
     session_factory: sessionmaker[Session]
     pipeline: Pipeline
-    policy: SlaPolicy = field(default_factory=SlaPolicy)
+    setup: service.AlertSetup = field(default_factory=service.AlertSetup)
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     batch: int = DEFAULT_BATCH
 
@@ -69,7 +69,7 @@ class Consumer:
             if not pending:
                 return RoundReport()
             result = self.pipeline.process([event for _, event, _ in pending])
-            stored = service.store(session=session, drafts=result.alerts, policy=self.policy)
+            stored = service.store(session=session, drafts=result.alerts, setup=self.setup)
             channel_of = {event.id: channel for _, event, channel in pending}
             for poison in result.poisoned:
                 ingest.set_aside(
@@ -144,6 +144,7 @@ def build_consumer(
     thresholds: ThresholdBook | None = None,
     policy: SlaPolicy | None = None,
     abuse_model: Path | None = None,
+    public_url: str = "http://127.0.0.1:8000",
 ) -> Consumer:
     """Return a consumer running the default detectors over the live defender index."""
     refreshing = defender_index.RefreshingIndex(index_loader(session_factory, keyring))
@@ -154,9 +155,8 @@ def build_consumer(
         index=refreshing.current,
         thresholds=thresholds or ThresholdBook(),
     )
-    return Consumer(
-        session_factory=session_factory, pipeline=pipeline, policy=policy or SlaPolicy()
-    )
+    setup = service.AlertSetup(policy=policy or SlaPolicy(), public_url=public_url)
+    return Consumer(session_factory=session_factory, pipeline=pipeline, setup=setup)
 
 
 def run_detection_loop(

@@ -155,12 +155,11 @@ def enqueue_for_defender(
         address = defender.contact_address
     if not address:
         return None
-    languages = split_list(defender.languages)
     return enqueue(
         session=session,
         channel=channel,
         address=address,
-        language=_first_supported(languages),
+        language=language_for(defender),
         template=template,
         context=context,
         case_id=case_id,
@@ -174,6 +173,11 @@ def _consents_to_alerts(defender: Defender) -> bool:
         consent.scope is ConsentScope.PROACTIVE_NOTIFICATION and consent.is_active
         for consent in defender.consents
     )
+
+
+def language_for(defender: Defender) -> str:
+    """Return the language messages to `defender` are written in (their first we support)."""
+    return _first_supported(split_list(defender.languages))
 
 
 def _first_supported(languages: list[str]) -> str:

@@ -243,53 +243,53 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
         "en": Text(
             "Activity that may be directed at you",
             "Our detection systems have identified activity on the platform that may be "
-            "directed at you (reference {reference}).\n\n"
-            "We are examining it. You do not need to do anything for now, but we recommend "
-            "that you review your security settings and contact us if you notice anything "
-            "unusual. Please sign in to HRD Shield for details and advice.",
+            "directed at you: {what} (reference {reference}).\n\n"
+            "We are examining it. What you can do now is explained here: {guide}\n\n"
+            "Please sign in to HRD Shield for details, and contact us if you notice anything "
+            "unusual.",
         ),
         "es": Text(
             "Actividad que podría estar dirigida contra usted",
             "Nuestros sistemas de detección han identificado en la plataforma una actividad "
-            "que podría estar dirigida contra usted (referencia {reference}).\n\n"
-            "La estamos examinando. Por ahora no es necesario que haga nada, pero le "
-            "recomendamos que revise su configuración de seguridad y que se ponga en contacto "
-            "con nosotros si observa algo inusual. Le rogamos que inicie sesión en HRD Shield "
-            "para obtener más detalles y recomendaciones.",
+            "que podría estar dirigida contra usted: {what} (referencia {reference}).\n\n"
+            "La estamos examinando. Lo que puede hacer ahora se explica aquí: {guide}\n\n"
+            "Le rogamos que inicie sesión en HRD Shield para obtener más detalles y que se "
+            "ponga en contacto con nosotros si observa algo inusual.",
         ),
         "fr": Text(
             "Une activité susceptible de vous viser",
             "Nos systèmes de détection ont repéré sur la plateforme une activité susceptible "
-            "d'être dirigée contre vous (référence {reference}).\n\n"
-            "Nous l'examinons. Vous n'avez rien à faire pour le moment, mais nous vous "
-            "recommandons de vérifier vos paramètres de sécurité et de nous contacter si vous "
-            "remarquez quoi que ce soit d'inhabituel. Nous vous invitons à vous connecter à "
-            "HRD Shield pour obtenir des précisions et des conseils.",
+            "d'être dirigée contre vous : {what} (référence {reference}).\n\n"
+            "Nous l'examinons. Ce que vous pouvez faire dès maintenant est expliqué ici\u202f: "
+            "{guide}\n\n"
+            "Nous vous invitons à vous connecter à HRD Shield pour obtenir des précisions et "
+            "à nous contacter si vous remarquez quoi que ce soit d'inhabituel.",
         ),
         "ar": Text(
             "نشاط قد يكون موجّهًا ضدكم",
-            "رصدت أنظمة الكشف لدينا على المنصة نشاطًا قد يكون موجّهًا ضدكم "
+            "رصدت أنظمة الكشف لدينا على المنصة نشاطًا قد يكون موجّهًا ضدكم: {what} "
             "(الرقم المرجعي {reference}).\n\n"
-            "ونحن نعمل على دراسته. لا يلزمكم القيام بأي إجراء في الوقت الحالي، لكننا نوصي "
-            "بمراجعة إعدادات الأمان الخاصة بكم والتواصل معنا إذا لاحظتم أي أمر غير معتاد. "
-            "نرجو تسجيل الدخول إلى HRD Shield للاطلاع على التفاصيل والنصائح.",
+            "ونحن نعمل على دراسته. ويُشرح هنا ما يمكنكم فعله الآن: {guide}\n\n"
+            "نرجو تسجيل الدخول إلى HRD Shield للاطلاع على التفاصيل، والتواصل معنا إذا لاحظتم "
+            "أي أمر غير معتاد.",
         ),
         "ru": Text(
             "Активность, которая может быть направлена против Вас",
             "Наши системы выявили на платформе активность, которая может быть направлена "
-            "против Вас (номер {reference}).\n\n"
-            "Мы её изучаем. Сейчас Вам ничего не нужно делать, но мы рекомендуем проверить "
-            "настройки безопасности и связаться с нами, если Вы заметите что-либо необычное. "
-            "Подробности и рекомендации Вы найдёте, войдя в HRD Shield.",
+            "против Вас: {what} (номер {reference}).\n\n"
+            "Мы её изучаем. Что Вы можете сделать прямо сейчас, объясняется здесь: "
+            "{guide}\n\n"
+            "Подробности Вы найдёте, войдя в HRD Shield; свяжитесь с нами, если заметите "
+            "что-либо необычное.",
         ),
         "pt": Text(
             "Atividade possivelmente dirigida contra a sua pessoa",
             "Os nossos sistemas identificaram na plataforma uma atividade que pode estar "
-            "dirigida contra a sua pessoa (referência {reference}).\n\n"
-            "A atividade está em análise. Por agora, não é necessário fazer nada, mas "
-            "recomendamos que reveja as suas configurações de segurança e que nos avise se "
-            "notar algo fora do comum. Para obter mais detalhes e conselhos, pedimos que entre "
-            "no HRD Shield.",
+            "dirigida contra a sua pessoa: {what} (referência {reference}).\n\n"
+            "A atividade está em análise. O que pode fazer desde já está explicado aqui: "
+            "{guide}\n\n"
+            "Para obter mais detalhes, pedimos que entre no HRD Shield e que nos avise se "
+            "notar algo fora do comum.",
         ),
     },
     TemplateKey.RETENTION_WARNING: {
