@@ -364,6 +364,18 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "المسؤول المناوب: نرجو التأكد من أن أحدًا يتولى فرزها الآن.\n\n"
             "سجّلوا الدخول إلى HRD Shield لفتح الحالة.",
         ),
+        "ru": Text(
+            "Срок ответа нарушен: дело {reference}",
+            "Дело {reference} достигло срока первого ответа, но никто не принял его в работу. "
+            "Сейчас дежурите Вы: пожалуйста, убедитесь, что кто-то определит его приоритет "
+            "прямо сейчас.\n\nЧтобы открыть дело, войдите в HRD Shield.",
+        ),
+        "pt": Text(
+            "Prazo de resposta ultrapassado: caso {reference}",
+            "O caso {reference} chegou ao prazo de primeira resposta sem ter sido atendido. É a "
+            "pessoa responsável de serviço: pedimos que garanta que alguém define agora a "
+            "prioridade do caso.\n\nPara abrir o caso, entre no HRD Shield.",
+        ),
     },
     TemplateKey.ESCALATION_HEAD: {
         "en": Text(
@@ -392,6 +404,20 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "الأولى مرة أخرى على انقضائها. وقد نُبّه المسؤول المناوب عند انقضاء المهلة. "
             "بصفتكم رئيس فريق الاستجابة، نرجو منكم التدخل.\n\n"
             "سجّلوا الدخول إلى HRD Shield لفتح الحالة.",
+        ),
+        "ru": Text(
+            "Передано на уровень выше: дело {reference} всё ещё без ответа",
+            "Дело {reference} по-прежнему не принято в работу, хотя после срока первого ответа "
+            "прошла ещё половина этого срока. Оповещение дежурному руководителю было отправлено, "
+            "когда наступил срок. Вы руководите реагированием: пожалуйста, примите меры."
+            "\n\nЧтобы открыть дело, войдите в HRD Shield.",
+        ),
+        "pt": Text(
+            "Escalado: o caso {reference} continua sem resposta",
+            "O caso {reference} continua sem ser atendido, depois de passada mais metade do "
+            "prazo de primeira resposta. A pessoa responsável de serviço recebeu um alerta "
+            "quando o prazo terminou. Por ter a seu cargo a coordenação da resposta, pedimos que "
+            "intervenha.\n\nPara abrir o caso, entre no HRD Shield.",
         ),
     },
     TemplateKey.ACCOUNT_EXISTS: {
@@ -423,6 +449,20 @@ TEMPLATES: dict[TemplateKey, dict[str, Text]] = {
             "إذا كنتم أنتم، فسجّلوا الدخول بكلمة المرور "
             "الخاصة بكم. وإن لم تكونوا أنتم، فلا يلزمكم فعل شيء؛ وإذا تكرر ذلك، فنرجو "
             "إبلاغ المنظمة التي تقدم لكم الدعم.",
+        ),
+        "ru": Text(
+            "Кто-то попытался зарегистрироваться с Вашим адресом",
+            "Кто-то попытался зарегистрироваться в HRD Shield с этим адресом электронной почты, "
+            "для которого уже есть учётная запись. Ничего не изменено.\n\nЕсли это были Вы, "
+            "просто войдите со своим паролем. Если это были не Вы, ничего делать не нужно; если "
+            "это повторится, пожалуйста, сообщите об этом организации, которая Вас поддерживает.",
+        ),
+        "pt": Text(
+            "Alguém tentou inscrever-se com o seu endereço",
+            "Alguém tentou inscrever-se no HRD Shield com este endereço de e-mail, que já tem "
+            "uma conta. Nada foi alterado.\n\nSe a tentativa foi sua, basta entrar com a sua "
+            "senha. Se não foi, não é necessário fazer nada; se voltar a acontecer, pedimos que "
+            "informe a organização que lhe presta apoio.",
         ),
     },
     TemplateKey.PROTECTION_ON: {
