@@ -68,7 +68,14 @@ def test_several_workers_serve_one_sign_in_and_stop_cleanly(
     output = log.read_text(errors="replace")
     started = {int(pid): names.split(", ") for pid, names in _BACKGROUND.findall(output)}
     assert started == {
-        server.pid: ["key-refresher", "sla-ladder", "retention", "detection", "platform-commands", "notifier"],
+        server.pid: [
+            "key-refresher",
+            "sla-ladder",
+            "retention",
+            "detection",
+            "platform-commands",
+            "notifier",
+        ],
         **{worker: ["key-refresher"] for worker in workers},
     }
     assert output.count("Application shutdown complete") == WORKERS
