@@ -78,7 +78,7 @@ class TargetedAbuseDetector:
                 if event.actor is None or context.index.defender_for(event.actor) is defender:
                     continue  # the defender's own words in their own thread
                 limits = _limits(context, defender)
-                if not _abusive(assessment, limits):
+                if not is_abusive(assessment, limits):
                     continue
                 abusers.append(event.actor.account_id)
                 _extend(drafts, event, defender, assessment, limits)
@@ -120,7 +120,8 @@ def _limits(context: DetectorContext, defender: ProtectedDefender) -> TargetedAb
     return limits
 
 
-def _abusive(assessment: Assessment, limits: TargetedAbuseThresholds) -> bool:
+def is_abusive(assessment: Assessment, limits: TargetedAbuseThresholds = DEFAULTS) -> bool:
+    """Return whether the detector takes an assessed text for abuse worth an alert."""
     # The lexicon's own score already carries its discount for reported or condemned speech;
     # the classifier, weaker, must be sure on its own.
     return (
