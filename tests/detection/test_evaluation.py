@@ -11,8 +11,11 @@ from click.testing import CliRunner
 
 from hrdshield import cli
 from hrdshield.detection.enums import AlertSeverity, DetectorKind, EventType
-from hrdshield.detection.evaluation import runner, scenarios
+from hrdshield.detection.evaluation import abuse, runner, scenarios
 from hrdshield.detection.pipeline import AlertDraft, DetectorContext, Routed, Scope
+from hrdshield.detection.text.classifier import StaticClassifier
+from hrdshield.detection.text.lexicon import Lexicon
+from hrdshield.detection.text.scorer import AbuseScorer
 
 SMALL = scenarios.ScenarioConfig(defenders=40, accounts=800, hours=8, posts_per_minute=10)
 
@@ -109,3 +112,27 @@ def test_the_eval_command_prints_a_table_and_json() -> None:
     report = json.loads(as_json.stdout)
     assert {row["detector"] for row in report["detectors"]} >= {"pile_on", "mass_reporting"}
     assert report["events"] > 1000
+
+
+def test_the_abuse_detector_is_scored_per_language_on_the_held_out_set() -> None:
+    scores = {score.lang: score.as_dict() for score in abuse.evaluate_abuse()}
+    assert set(scores) == {"en", "es", "fr", "ar", "ru", "pt"}
+    assert all(row["lines"] == 128 for row in scores.values())
+
+
+def test_abuse_scoring_counts_each_kind_of_error() -> None:
+    lines = [
+        {"lang": "en", "text": "zorblax one", "label": 1},
+        {"lang": "en", "text": "zorblax two", "label": 0},
+        {"lang": "en", "text": "plain three", "label": 1},
+        {"lang": "en", "text": "plain four", "label": 0},
+    ]
+
+    def scorer() -> AbuseScorer:
+        classifier = StaticClassifier(frozenset({"zorblax"}), hit=0.99, miss=0.0)
+        return AbuseScorer(classifier=classifier, lexicon=Lexicon.default())
+
+    (english,) = abuse.evaluate_abuse(lines, scorer)
+    row = english.as_dict()
+    assert (row["true_positives"], row["false_positives"]) == (1, 1)
+    assert (row["precision"], row["recall"], row["f1"]) == (0.5, 0.5, 0.5)
