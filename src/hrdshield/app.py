@@ -18,6 +18,7 @@ from hrdshield import migrate
 from hrdshield.accounts import api as accounts_api
 from hrdshield.accounts import pages as accounts_pages
 from hrdshield.accounts.service import ClientThrottle, LoginPolicy
+from hrdshield.bus.setup import open_bus
 from hrdshield.cases import api as cases_api
 from hrdshield.cases import oncall_api, oncall_pages, retention_api
 from hrdshield.cases import pages as cases_pages
@@ -120,6 +121,8 @@ def create_app(
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
+        if app.state.bus is not None:
+            app.state.bus.close()
 
     app = FastAPI(
         title="HRD Shield",
@@ -135,6 +138,7 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.keyring = keyring
+    app.state.bus = open_bus(settings, keyring, name="hrdshield-api")  # None: the inbox
     app.state.login_policy = LoginPolicy(
         max_failures=settings.login_max_failures,
         lockout_minutes=settings.login_lockout_minutes,
@@ -226,6 +230,8 @@ def start_background(
                 stop_event=stop_event,
             )
         )
+    if loops and settings.background_tasks and settings.bus_url is None:
+        # With a bus, `hrdshield worker` processes run detection instead.
         threads.append(
             _start(
                 run_detection_loop,
@@ -243,6 +249,7 @@ def start_background(
                 stop_event=stop_event,
             )
         )
+    if loops and settings.background_tasks:
         threads.append(
             _start(
                 run_command_loop,
@@ -275,7 +282,8 @@ def start_background(
                 session_factory=session_factory,
                 interval_seconds=settings.demo_interval_seconds,
                 stop_event=stop_event,
-                sink=InboxSink(session_factory),  # the demo platform streams into detection
+                # The demo platform streams into detection, through the bus when there is one.
+                sink=InboxSink(session_factory, bus=open_bus(settings, keyring, name="demo")),
             )
         )
     log.info(

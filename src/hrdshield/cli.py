@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrdshield import migrate as migrations
+from hrdshield.bus.cli import worker_command
 from hrdshield.config import ConfigError, Settings, load_settings
 from hrdshield.db import make_engine, make_session_factory
 from hrdshield.detection.cli import ingest_command, platform_commands
@@ -293,6 +294,7 @@ def demo_code() -> None:
 
 main.add_command(notify_commands)
 main.add_command(ingest_command)
+main.add_command(worker_command)
 main.add_command(eval_command)
 main.add_command(platform_commands)
 main.add_command(indicator_commands)

@@ -106,6 +106,30 @@ class Settings(BaseModel):
     detection_window_hours: float = Field(
         48.0, ge=1, le=24 * 30, description="How long event ids are remembered as duplicates."
     )
+    bus_url: str | None = Field(
+        None,
+        description="NATS JetStream address (nats://host:4222) for scale-out; unset: in-process.",
+    )
+    bus_stream: str = Field(
+        "HRDSHIELD_EVENTS", pattern=r"^[A-Za-z0-9_-]{1,32}$", description="JetStream stream."
+    )
+    bus_partitions: int = Field(
+        16, ge=1, le=1024, description="Partitions of the stream (fixed once events flow)."
+    )
+    bus_replicas: int = Field(1, ge=1, le=5, description="Stream replicas (3 on a cluster).")
+    bus_max_age_hours: float = Field(
+        72.0, gt=0, le=24 * 90, description="How long the stream keeps events for replay."
+    )
+    worker_batch: int = Field(500, ge=1, le=10_000, description="Events a worker takes at once.")
+    worker_lease_seconds: float = Field(
+        15.0, ge=1, le=600, description="A dead worker's partitions move after this long."
+    )
+    worker_ack_wait_seconds: float = Field(
+        30.0, ge=1, le=3600, description="An unacknowledged event is redelivered after this long."
+    )
+    worker_snapshot_seconds: float = Field(
+        30.0, ge=1, le=3600, description="How often a worker saves each partition's state."
+    )
     abuse_model: Path | None = Field(
         None,
         description="Abuse model directory (linear or transformer); unset: the shipped model.",
@@ -160,6 +184,15 @@ class Settings(BaseModel):
             raise ValueError(
                 f"unsupported database {scheme!r}; use sqlite:/// or postgresql+psycopg://"
             )
+        return value
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("nats://", "tls://")):
+            raise ValueError("must start with nats:// or tls://")
         return value
 
     @field_validator("abuse_model", mode="before")

@@ -1,6 +1,7 @@
 """Import every domain's tables so that ``Base.metadata`` is complete (for Alembic and tests)."""
 
 from hrdshield.accounts import models as accounts_models
+from hrdshield.bus import models as bus_models
 from hrdshield.cases import models as cases_models
 from hrdshield.cases import (
     oncall_models,  # noqa: F401  (registers tables)
@@ -18,6 +19,7 @@ from hrdshield.security import models as security_models
 
 __all__ = [
     "accounts_models",
+    "bus_models",
     "cases_models",
     "defenders_models",
     "demo_platform_models",

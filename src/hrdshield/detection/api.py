@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrdshield.bus.base import BusUnavailableError
 from hrdshield.detection import ingest, platforms, service
 from hrdshield.detection.enums import DetectorKind, IngestChannel
 from hrdshield.detection.models import Alert, DeadLetter, Platform
@@ -28,6 +29,7 @@ from hrdshield.web.deps import DB_SESSION, require
 
 router = APIRouter(tags=["detection"])
 NDJSON = "application/x-ndjson"
+BUS_RETRY_AFTER_SECONDS = 2
 
 
 async def _ndjson_body(request: Request) -> bytes:
@@ -51,11 +53,16 @@ async def _ndjson_body(request: Request) -> bytes:
     },
 )
 def post_events(
+    request: Request,
     principal: Principal = require(Permission.EVENTS_INGEST),  # first: refuse before reading
     body: bytes = Depends(_ndjson_body),
     session: Session = DB_SESSION,
 ) -> ingest.IngestReport:
-    """Take a batch of the platform's events; each bad line is refused with its reason."""
+    """Take a batch of the platform's events; each bad line is refused with its reason.
+
+    With a bus configured, the answer comes only once the bus has kept every event; when it
+    cannot, the answer is 503 with Retry-After and nothing of the batch counts as accepted.
+    """
     lines = ingest.split_lines(body)
     if len(lines) > ingest.MAX_BATCH_LINES:
         raise HTTPException(
@@ -63,9 +70,20 @@ def post_events(
         )
     if not any(line.strip() for line in lines):
         raise HTTPException(status_code=422, detail="the body holds no events")
-    return ingest.accept_lines(
-        session=session, lines=lines, channel=IngestChannel.API, platform=principal.platform
-    )
+    try:
+        return ingest.accept_lines(
+            session=session,
+            lines=lines,
+            channel=IngestChannel.API,
+            platform=principal.platform,
+            bus=getattr(request.app.state, "bus", None),
+        )
+    except BusUnavailableError as error:
+        raise HTTPException(
+            status_code=503,
+            detail="the event bus is not taking events just now; send the batch again shortly",
+            headers={"Retry-After": str(BUS_RETRY_AFTER_SECONDS)},
+        ) from error
 
 
 @router.get("/alerts", response_model=list[AlertRead])

@@ -49,33 +49,47 @@ def ingest_command(
     Valid events go to the inbox (duplicates of events seen before are skipped), invalid lines
     are reported with their line number and kept as dead letters; then detection runs on them.
     """
+    from hrdshield.bus.base import BusUnavailableError  # noqa: PLC0415
+    from hrdshield.bus.setup import open_bus  # noqa: PLC0415
     from hrdshield.detection import ingest  # noqa: PLC0415  (keeps --help free of the database)
     from hrdshield.detection.enums import IngestChannel  # noqa: PLC0415
 
-    runtime.keyring  # noqa: B018  (installs the keyring the encrypted columns use)
+    bus = open_bus(runtime.settings, runtime.keyring, name="hrdshield-ingest")
     total = ingest.IngestReport()
     # A file's size is known, so progress is in bytes; standard input reports lines as it goes.
     bar = click.progressbar(length=_size(source) or 0, label="reading events", file=sys.stderr)
-    with bar:
-        for first, lines, read in _batches(source, BATCH_LINES):
-            with runtime.session_factory() as session, session.begin():
-                report = ingest.accept_lines(
-                    session=session,
-                    lines=lines,
-                    channel=IngestChannel.FILE,
-                    platform=platform,
-                    first_line=first,
-                )
-            total.add(report)
-            bar.update(read)
-            if not bar.length:
-                click.echo(f"read {first + len(lines) - 1} lines", err=True)
+    try:
+        with bar:
+            for first, lines, read in _batches(source, BATCH_LINES):
+                with runtime.session_factory() as session, session.begin():
+                    report = ingest.accept_lines(
+                        session=session,
+                        lines=lines,
+                        channel=IngestChannel.FILE,
+                        platform=platform,
+                        first_line=first,
+                        bus=bus,
+                    )
+                total.add(report)
+                bar.update(read)
+                if not bar.length:
+                    click.echo(f"read {first + len(lines) - 1} lines", err=True)
+    except BusUnavailableError as refused:
+        raise click.ClickException(
+            f"the event bus stopped taking events after {total.accepted} accepted "
+            f"({refused}); run the command again: events already taken count as duplicates"
+        ) from refused
+    finally:
+        if bus is not None:
+            bus.close()
     click.echo(
         f"accepted {total.accepted}, duplicates {total.duplicates}, rejected {len(total.rejected)}"
     )
     for error in total.rejected[:show_errors]:
         click.echo(f"  line {error.line}: {error.reason}", err=True)
-    if process:
+    if bus is not None:
+        click.echo("published to the event bus; `hrdshield worker` processes run detection")
+    elif process:
         _process(runtime, total.accepted)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import delete, func, select, tuple_, update
@@ -25,6 +25,9 @@ from hrdshield.detection import schema
 from hrdshield.detection.enums import IngestChannel
 from hrdshield.detection.models import REASON_LENGTH, DeadLetter, InboxEvent
 from hrdshield.detection.schema import Event, InvalidEventError
+
+if TYPE_CHECKING:
+    from hrdshield.bus.base import EventBus
 
 MAX_BATCH_LINES = 10_000
 MAX_DEAD_LETTER_BYTES = 16 * 1024
@@ -62,11 +65,14 @@ def accept_lines(
     channel: IngestChannel,
     platform: str | None = None,
     first_line: int = 1,
+    bus: EventBus | None = None,
 ) -> IngestReport:
-    """Validate NDJSON lines; store valid events in the inbox and invalid ones as dead letters.
+    """Validate NDJSON lines; hand valid events to the bus and keep invalid ones as dead letters.
 
     With `platform` (the authenticated platform's name), events naming another platform are
     refused, so one platform cannot write into another's id space. Blank lines are skipped.
+    The bus is the inbox unless one is given; a bus that cannot take the events raises
+    `BusUnavailableError`, and the caller's transaction, dead letters included, rolls back.
     """
     events: list[Event] = []
     report = IngestReport()
@@ -87,7 +93,10 @@ def accept_lines(
             )
             continue
         events.append(event)
-    stored = accept_events(session=session, events=events, channel=channel)
+    if bus is None:
+        stored = accept_events(session=session, events=events, channel=channel)
+    else:
+        stored = bus.accept(session=session, events=events, channel=channel)
     report.accepted, report.duplicates = stored.accepted, stored.duplicates
     return report
 
@@ -192,6 +201,13 @@ def set_aside(*, session: Session, event: Event, channel: IngestChannel, reason:
     )
 
 
+def set_aside_unreadable(*, session: Session, channel: IngestChannel, reason: str) -> None:
+    """Record a bus message that could not be opened (its sealed bytes are of no use to anyone)."""
+    _dead_letter(
+        session, channel=channel, platform=None, line=b"", number=None, reason=reason, stage="bus"
+    )
+
+
 def split_lines(body: bytes) -> list[bytes]:
     """Split an NDJSON body into lines (LF or CRLF)."""
     return [line.rstrip(b"\r") for line in body.split(b"\n")]
@@ -246,16 +262,23 @@ def dead_letter_count(*, session: Session) -> int:
 
 
 class InboxSink:
-    """An event sink (the demo platform's) that hands events to detection through the inbox."""
+    """An event sink (the demo platform's) that hands events to detection: inbox or bus."""
 
     def __init__(
-        self, session_factory: sessionmaker[Session], channel: IngestChannel = IngestChannel.DEMO
+        self,
+        session_factory: sessionmaker[Session],
+        channel: IngestChannel = IngestChannel.DEMO,
+        bus: EventBus | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.channel = channel
+        self.bus = bus
 
     def emit(self, events: list[dict[str, Any]]) -> None:
         """Validate and store `events` in one transaction (a duplicate id is skipped)."""
         decoded = [schema.convert(event) for event in events]
         with self.session_factory() as session, session.begin():
-            accept_events(session=session, events=decoded, channel=self.channel)
+            if self.bus is None:
+                accept_events(session=session, events=decoded, channel=self.channel)
+            else:
+                self.bus.accept(session=session, events=decoded, channel=self.channel)

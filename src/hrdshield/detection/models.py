@@ -89,7 +89,7 @@ class DeadLetter(Base):
     platform: Mapped[str | None] = mapped_column(String(32), nullable=True)
     event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     line: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    stage: Mapped[str] = mapped_column(String(16))  # "validation" or "processing"
+    stage: Mapped[str] = mapped_column(String(16))  # "validation", "processing" or "bus"
     reason: Mapped[str] = mapped_column(String(REASON_LENGTH))
     payload: Mapped[str] = mapped_column(EncryptedText("detection_dead_letters.payload"))
 

@@ -126,6 +126,21 @@ class DetectorContext:
     accounts: AccountMemory
 
 
+class Share(Protocol):
+    """The part of the stream one scale-out worker owns (a partition), for routing.
+
+    An event about several accounts is delivered to the partition of each; a partition acts only
+    for the defenders it owns, and only the event's home partition runs the all-events detectors,
+    so each defender's state lives in one place and no event is looked at twice.
+    """
+
+    def owns(self, account: Account) -> bool:
+        """Return whether events about `account` are this partition's to act on."""
+
+    def is_home(self, event: Event) -> bool:
+        """Return whether this partition runs the all-events detectors on `event`."""
+
+
 class Detector(Protocol):
     """One kind of attack to look for; state stays inside the detector, keyed by defender.
 
@@ -174,6 +189,7 @@ class Pipeline:
     index: Callable[[], DefenderIndex]
     thresholds: ThresholdBook = field(default_factory=ThresholdBook)
     accounts: AccountMemory = field(default_factory=AccountMemory)
+    share: Share | None = None  # a scale-out worker's partition; None: the whole stream
 
     def process(self, events: Sequence[Event]) -> BatchResult:
         """Run one batch (sorted by event time here) through routing and all detectors."""
@@ -189,7 +205,7 @@ class Pipeline:
             )
             for scope in Scope
         }
-        by_scope = route(ordered, index, wanted)
+        by_scope = route(ordered, index, wanted, self.share)
         result = BatchResult(routed=len(by_scope[Scope.TARGETED]) + len(by_scope[Scope.EVERYONE]))
         for detector in self.detectors:
             classes = classes_of(detector.event_types)
@@ -241,11 +257,13 @@ def route(
     events: Sequence[Event],
     index: DefenderIndex,
     wanted: dict[Scope, frozenset[type]] | None = None,
+    share: Share | None = None,
 ) -> dict[Scope, list[Routed]]:
     """Split events by scope: those targeting defenders, defenders' own, and all of them.
 
     With `wanted` (the event classes the detectors of each scope ask for), events nobody asked
-    for are not looked up at all: on a busy platform that is most of them.
+    for are not looked up at all: on a busy platform that is most of them. With `share`, only
+    the defenders of that partition are acted for (see `Share`).
     """
     wanted = wanted or dict.fromkeys(Scope, classes_of(EventType))
     actor_events = classes_of(ACTOR_EVENTS)
@@ -262,20 +280,30 @@ def route(
     defender_for = index.defender_for
     for event in events:
         event_type = type(event)
+        to_all = event_type in for_all and (share is None or share.is_home(event))
         targets: tuple[ProtectedDefender, ...] = ()
-        if event.targets and (event_type in for_targets or event_type in for_all):
-            found = [defender_for(target) for target in event.targets]
-            targets = tuple(defender for defender in found if defender is not None)
+        owned = targets
+        if event.targets and (event_type in for_targets or to_all):
+            found = [(target, defender_for(target)) for target in event.targets]
+            targets = tuple(defender for _, defender in found if defender is not None)
+            owned = (
+                targets
+                if share is None
+                else tuple(d for t, d in found if d is not None and share.owns(t))
+            )
         actor = None
         if event_type in for_actor and event.actor is not None:
             actor = defender_for(event.actor)
-        if not (targets or actor is not None or event_type in for_all):
+            if actor is not None and share is not None and not share.owns(event.actor):
+                actor = None
+        if not (owned or actor is not None or to_all):
             continue
         routed = Routed(event, targets, actor)
-        if event_type in for_all:
+        mine = routed if owned == targets else Routed(event, owned, actor)
+        if to_all:
             everyone.append(routed)
-        if targets and event_type in for_targets:
-            targeted.append(routed)
+        if owned and event_type in for_targets:
+            targeted.append(mine)
         if actor is not None and event_type in for_own:
-            own.append(routed)
+            own.append(mine)
     return {Scope.TARGETED: targeted, Scope.OWN_ACCOUNT: own, Scope.EVERYONE: everyone}

@@ -26,7 +26,7 @@ from hrdshield.detection import index as defender_index
 from hrdshield.detection import ingest, leases, service
 from hrdshield.detection.detectors import default_detectors
 from hrdshield.detection.detectors.targeted_abuse import shipped_scorer
-from hrdshield.detection.pipeline import Pipeline
+from hrdshield.detection.pipeline import Pipeline, Share
 from hrdshield.detection.thresholds import ThresholdBook
 from hrdshield.exchange.matcher import IndicatorMatcher, load_matcher
 from hrdshield.security.crypto import Keyring
@@ -137,6 +137,34 @@ class RefreshingMatcher:
         return self._matcher
 
 
+def pipeline_factory(
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    *,
+    thresholds: ThresholdBook | None = None,
+    abuse_model: Path | None = None,
+) -> Callable[[Share | None], Pipeline]:
+    """Return a builder of pipelines over the live defender index (one per partition).
+
+    The pipelines share the index, the indicator matcher and the abuse model, which are read or
+    loaded once per process; each has its own detectors, so each holds its own state.
+    """
+    refreshing = defender_index.RefreshingIndex(index_loader(session_factory, keyring))
+    matcher = RefreshingMatcher(session_factory)
+    scorer = shipped_scorer(abuse_model)
+    book = thresholds or ThresholdBook()
+
+    def build(share: Share | None = None) -> Pipeline:
+        return Pipeline(
+            detectors=default_detectors(indicators=matcher, abuse=scorer),
+            index=refreshing.current,
+            thresholds=book,
+            share=share,
+        )
+
+    return build
+
+
 def build_consumer(
     session_factory: sessionmaker[Session],
     keyring: Keyring,
@@ -147,16 +175,11 @@ def build_consumer(
     public_url: str = "http://127.0.0.1:8000",
 ) -> Consumer:
     """Return a consumer running the default detectors over the live defender index."""
-    refreshing = defender_index.RefreshingIndex(index_loader(session_factory, keyring))
-    pipeline = Pipeline(
-        detectors=default_detectors(
-            indicators=RefreshingMatcher(session_factory), abuse=shipped_scorer(abuse_model)
-        ),
-        index=refreshing.current,
-        thresholds=thresholds or ThresholdBook(),
+    build = pipeline_factory(
+        session_factory, keyring, thresholds=thresholds, abuse_model=abuse_model
     )
     setup = service.AlertSetup(policy=policy or SlaPolicy(), public_url=public_url)
-    return Consumer(session_factory=session_factory, pipeline=pipeline, setup=setup)
+    return Consumer(session_factory=session_factory, pipeline=build(None), setup=setup)
 
 
 def run_detection_loop(
