@@ -148,6 +148,8 @@ class LoopThread:
         """Stop the loop and wait for its thread."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 class JetStreamBus:
