@@ -8,10 +8,12 @@ from typing import Any
 
 import nats
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from hrdshield.bus.jetstream import BusSettings, JetStreamBus, seal
 from hrdshield.bus.partitions import PartitionShare, partitions_of
 from hrdshield.bus.worker import WorkerSettings
+from hrdshield.detection import service
 from hrdshield.detection.enums import DetectorKind, IngestChannel
 from hrdshield.detection.pipeline import BatchResult, Pipeline, Routed
 from hrdshield.detection.schema import Event
@@ -203,3 +205,26 @@ def test_detector_state_carries_over_to_the_next_owner(
         wait_for(lambda: alert_count(database) == 1, what="the pile-on across owners")
         assert second.worker.stats.replayed == 0  # the first saved its state when it stopped
     assert pile_on_alert_events(database) == 8
+
+
+def test_alerts_of_a_batch_whose_commit_failed_are_stored_when_it_comes_back(
+    database: TestDatabase,
+    bus_settings: BusSettings,
+    defender: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_store = service.store
+
+    def store_failing_once(**kwargs: Any) -> Any:
+        monkeypatch.setattr(service, "store", real_store)
+        raise OperationalError("INSERT", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(service, "store", store_failing_once)
+    stream = StreamBuilder()
+    publish(database, bus_settings, pile_on(stream, range(12)))
+    with WorkerThread(database, bus_settings) as worker:
+        wait_for(lambda: alert_count(database) == 1, what="the alert, stored on redelivery")
+        wait_for(lambda: worker.worker.stats.events == 12, what="the redelivered batch")
+        assert worker.worker.stats.failed_batches == 1
+    assert pile_on_alert_events(database) == 12
+    assert dead_letters(database) == []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hrdshield.cases.enums import CaseCategory, CaseEventKind, CaseSource, Severity
@@ -243,6 +245,27 @@ def test_only_one_consumer_holds_the_inbox(database: TestDatabase, defender_id: 
     assert second.run_once().events == 0  # the lease is held by the first
     first.release()
     assert second.run_once().events == 3
+
+
+def test_alerts_of_a_round_whose_commit_failed_are_stored_with_the_next(
+    database: TestDatabase, consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = StreamBuilder()
+    _brigade(stream, 12)
+    _send(database, stream)
+    real_store = service.store
+
+    def store_failing_once(**kwargs: Any) -> Any:
+        monkeypatch.setattr(service, "store", real_store)
+        raise OperationalError("INSERT", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(service, "store", store_failing_once)
+    with pytest.raises(OperationalError):
+        consumer.run_once()
+    report = consumer.run_once()  # the same events again: the detectors have counted them
+    assert (report.events, report.alerts) == (12, 1)
+    with database.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 1
 
 
 def test_an_alert_needs_evidence() -> None:

@@ -253,8 +253,8 @@ class Worker:
                 messages = await run.subscription.fetch(
                     self.settings.batch, timeout=self.settings.fetch_wait_seconds
                 )
-            except nats.errors.TimeoutError:
-                messages = []
+            except (nats.errors.TimeoutError, TimeoutError):
+                messages = []  # nothing waiting
             except FETCH_ERRORS as error:  # the bus is away: wait for the reconnection
                 log.warning("partition %d: fetch failed: %s", run.number, type(error).__name__)
                 await asyncio.sleep(self.settings.fetch_wait_seconds)
@@ -347,16 +347,19 @@ class Worker:
             self.stats.dead_letters += len(result.poisoned) + len(unreadable) + len(exhausted)
 
     def _store(self, session: Session, drafts: list[AlertDraft]) -> int:
-        """Store `drafts`; a draft the store fails on alone is set aside, not retried for ever."""
+        """Store `drafts`; a draft the store's code fails on alone is set aside, not retried.
+
+        Database errors are not isolated: they are most often passing (a lost connection, a
+        lock timeout), so the whole batch is handed back and retried, and a message that keeps
+        failing is set aside after its bounded deliveries.
+        """
         if not drafts:
             return 0
         try:
             with session.begin_nested():
                 return len(service.store(session=session, drafts=drafts, setup=self.setup))
-        except DBAPIError as error:
-            if error.connection_invalidated:
-                raise  # the database went away: the whole batch is retried
-            log.warning("storing a batch of alerts failed (%s); one by one", type(error).__name__)
+        except DBAPIError:
+            raise
         except Exception as error:  # noqa: BLE001
             log.warning("storing a batch of alerts failed (%s); one by one", type(error).__name__)
         stored = 0
@@ -364,15 +367,16 @@ class Worker:
             try:
                 with session.begin_nested():
                     stored += len(service.store(session=session, drafts=[draft], setup=self.setup))
+            except DBAPIError:
+                raise
             except Exception as error:  # noqa: BLE001
-                for event in draft.events[-1:]:
-                    ingest.set_aside(
-                        session=session,
-                        event=event,
-                        channel=IngestChannel.BUS,
-                        reason=f"storing a {draft.detector.value} alert failed: "
-                        f"{type(error).__name__}",
-                    )
+                ingest.set_aside(
+                    session=session,
+                    event=draft.events[-1],
+                    channel=IngestChannel.BUS,
+                    reason=f"storing a {draft.detector.value} alert failed: "
+                    f"{type(error).__name__}",
+                )
         return stored
 
     def _give_up_on(self, session: Session, msg: Msg, limit: int) -> None:
@@ -422,7 +426,7 @@ class Worker:
             while position < until:
                 try:
                     messages = await replay.fetch(self.settings.batch, timeout=2.0)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):
                     break  # aged out of the stream: nothing more to replay
                 wanted = [msg for msg in messages if _seq(msg) <= until]
                 if wanted:

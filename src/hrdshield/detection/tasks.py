@@ -26,7 +26,7 @@ from hrdshield.detection import index as defender_index
 from hrdshield.detection import ingest, leases, service
 from hrdshield.detection.detectors import default_detectors
 from hrdshield.detection.detectors.targeted_abuse import shipped_scorer
-from hrdshield.detection.pipeline import Pipeline, Share
+from hrdshield.detection.pipeline import AlertDraft, Pipeline, Share
 from hrdshield.detection.thresholds import ThresholdBook
 from hrdshield.exchange.matcher import IndicatorMatcher, load_matcher
 from hrdshield.security.crypto import Keyring
@@ -57,6 +57,9 @@ class Consumer:
     setup: service.AlertSetup = field(default_factory=service.AlertSetup)
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     batch: int = DEFAULT_BATCH
+    # Alerts of a round whose commit failed: its events come back, but the detectors have
+    # already counted them and would not raise the alerts again, so they are kept for the next.
+    unstored: list[AlertDraft] = field(default_factory=list)
 
     def run_once(self) -> RoundReport:
         """Process one batch of pending events, if this process holds the inbox lease."""
@@ -69,7 +72,8 @@ class Consumer:
             if not pending:
                 return RoundReport()
             result = self.pipeline.process([event for _, event, _ in pending])
-            stored = service.store(session=session, drafts=result.alerts, setup=self.setup)
+            self.unstored.extend(result.alerts)
+            stored = service.store(session=session, drafts=self.unstored, setup=self.setup)
             channel_of = {event.id: channel for _, event, channel in pending}
             for poison in result.poisoned:
                 ingest.set_aside(
@@ -79,6 +83,7 @@ class Consumer:
                     reason=f"{poison.detector.value} failed: {poison.reason}",
                 )
             ingest.mark_processed(session=session, seqs=[seq for seq, _, _ in pending])
+        self.unstored = []
         return RoundReport(
             events=len(pending),
             alerts=len(stored),
