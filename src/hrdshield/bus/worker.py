@@ -374,8 +374,7 @@ class Worker:
                     session=session,
                     event=draft.events[-1],
                     channel=IngestChannel.BUS,
-                    reason=f"storing a {draft.detector.value} alert failed: "
-                    f"{type(error).__name__}",
+                    reason=f"storing a {draft.detector.value} alert failed: {type(error).__name__}",
                 )
         return stored
 
