@@ -44,6 +44,7 @@ async def _ndjson_body(request: Request) -> bytes:
 @router.post(
     "/events",
     response_model=IngestReportRead,
+    responses={503: {"description": "the event bus is not taking events; retry after a pause"}},
     openapi_extra={
         "requestBody": {
             "required": True,
