@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import nats
 import pytest
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
+from hrdshield import clock
 from hrdshield.bus.jetstream import BusSettings, JetStreamBus, seal
 from hrdshield.bus.partitions import PartitionShare, partitions_of
 from hrdshield.bus.worker import WorkerSettings
 from hrdshield.detection import service
 from hrdshield.detection.enums import DetectorKind, IngestChannel
+from hrdshield.detection.models import Lease
 from hrdshield.detection.pipeline import BatchResult, Pipeline, Routed
 from hrdshield.detection.schema import Event
 from hrdshield.detection.tasks import pipeline_factory
@@ -228,3 +232,25 @@ def test_alerts_of_a_batch_whose_commit_failed_are_stored_when_it_comes_back(
         assert worker.worker.stats.failed_batches == 1
     assert pile_on_alert_events(database) == 12
     assert dead_letters(database) == []
+
+
+def test_a_worker_whose_leases_were_taken_commits_nothing_until_they_come_back(
+    database: TestDatabase, bus_settings: BusSettings, defender: str
+) -> None:
+    def lease_to(holder: str, minutes: float) -> None:
+        with database.session_factory() as session, session.begin():
+            session.execute(
+                update(Lease)
+                .where(Lease.name.startswith("partition:"))
+                .values(holder=holder, expires_at=clock.now() + timedelta(minutes=minutes))
+            )
+
+    with WorkerThread(database, bus_settings, holder="slow") as worker:
+        wait_for(lambda: len(worker.owned()) == 4, what="the worker to own every partition")
+        lease_to("intruder", 10)  # as if the worker had stalled past its leases
+        publish(database, bus_settings, pile_on(stream := StreamBuilder(), range(12)))
+        wait_for(lambda: worker.owned() == set(), what="the worker to let the partitions go")
+        assert alert_count(database) == 0
+        lease_to("intruder", -1)  # the intruder is gone: its leases ran out
+        wait_for(lambda: alert_count(database) == 1, what="the alert after the takeover")
+    assert pile_on_alert_events(database) == len(stream.events)

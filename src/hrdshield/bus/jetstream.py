@@ -163,6 +163,7 @@ class JetStreamBus:
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
         self._ready = False
+        self._connecting: asyncio.Lock | None = None  # made on the loop, at first use
 
     def accept(
         self, *, session: Session, events: Sequence[Event], channel: IngestChannel
@@ -220,15 +221,19 @@ class JetStreamBus:
         return list(results[: len(home)])
 
     async def _jetstream(self) -> JetStreamContext:
-        if self._client is None or self._client.is_closed:
-            self._client = await connect(self.settings, name=self.name)
-            self._js = self._client.jetstream(timeout=self.settings.timeout_seconds)
-            self._ready = False
-        assert self._js is not None  # noqa: S101  (set together with the client)
-        if not self._ready:
-            await ensure_stream(self._js, self.settings)
-            self._ready = True
-        return self._js
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:  # requests from many threads share one connection
+            if self._client is None or self._client.is_closed:
+                self._client = await connect(self.settings, name=self.name)
+                self._js = self._client.jetstream(timeout=self.settings.timeout_seconds)
+                self._ready = False
+            if self._js is None:
+                raise nats.errors.ConnectionClosedError
+            if not self._ready:
+                await ensure_stream(self._js, self.settings)
+                self._ready = True
+            return self._js
 
     def close(self) -> None:
         """Flush and close the connection, then stop the loop."""

@@ -318,12 +318,7 @@ class Worker:
             result = run.pipeline.process(events) if events else BatchResult()
             run.unstored = [*run.unstored, *result.alerts]  # kept until they are committed
             with self.session_factory() as session, session.begin():
-                if not leases.acquire(
-                    session=session,
-                    name=ownership.partition_lease(self.bus.stream, run.number),
-                    holder=self.holder,
-                    seconds=self.settings.lease_seconds,
-                ):
+                if not self._renew(session, run):
                     raise LostPartitionError(run.number)
                 stored = self._store(session, run.unstored)
                 for poison in result.poisoned:
@@ -450,6 +445,8 @@ class Worker:
                     continue  # it was set aside when first delivered
             result = run.pipeline.process(events)
             with self.session_factory() as session, session.begin():
+                if not self._renew(session, run):
+                    raise LostPartitionError(run.number)
                 self._store(session, result.alerts)
 
     async def _maybe_snapshot(self, run: PartitionRun) -> None:
@@ -461,6 +458,8 @@ class Worker:
             log.warning("partition %d: snapshot failed: %s", run.number, type(error).__name__)
 
     def _snapshot(self, session: Session, run: PartitionRun) -> None:
+        if not self._renew(session, run):
+            return  # another worker owns the partition now: its state is not ours to write
         with self._gate:
             state = run.pipeline.snapshot()
             seq = run.processed_through
@@ -472,6 +471,15 @@ class Worker:
             holder=self.holder,
         )
         run.snapshot_at = time.monotonic()
+
+    def _renew(self, session: Session, run: PartitionRun) -> bool:
+        """Renew the partition's lease in `session`'s transaction; return whether it is ours."""
+        return leases.acquire(
+            session=session,
+            name=ownership.partition_lease(self.bus.stream, run.number),
+            holder=self.holder,
+            seconds=self.settings.lease_seconds,
+        )
 
     def _load(self, session: Session, run: PartitionRun) -> snapshots.Snapshot | None:
         return snapshots.load(session=session, stream=self.bus.stream, partition=run.number)
