@@ -120,22 +120,28 @@ class WorkerThread:
             raise self.error
 
 
-def worker_process(
-    database: TestDatabase, bus: BusSettings, tmp_path: Path, *, name: str, **env: str
-) -> subprocess.Popen[bytes]:
-    """Start `hrdshield worker` as a real process on the test's database and stream."""
-    environment = {
-        **os.environ,
+def bus_environment(database: TestDatabase, bus: BusSettings, tmp_path: Path) -> dict[str, str]:
+    """Return the settings of a command on the test's database and stream."""
+    return {
         "HRDSHIELD_DATABASE_URL": database.url,
         "HRDSHIELD_DATA_DIR": str(tmp_path / "data"),
         "HRDSHIELD_MASTER_KEY": base64.b64encode(MASTER_KEY).decode(),
         "HRDSHIELD_BUS_URL": bus.url,
         "HRDSHIELD_BUS_STREAM": bus.stream,
         "HRDSHIELD_BUS_PARTITIONS": str(bus.partitions),
+    }
+
+
+def worker_process(
+    database: TestDatabase, bus: BusSettings, tmp_path: Path, *, name: str
+) -> subprocess.Popen[bytes]:
+    """Start `hrdshield worker` as a real process on the test's database and stream."""
+    environment = {
+        **os.environ,
+        **bus_environment(database, bus, tmp_path),
         "HRDSHIELD_WORKER_LEASE_SECONDS": "2",
         "HRDSHIELD_WORKER_ACK_WAIT_SECONDS": "3",
         "HRDSHIELD_WORKER_SNAPSHOT_SECONDS": "1",
-        **env,
     }
     with (tmp_path / f"{name}.log").open("wb") as log:  # the child keeps its own copy
         return subprocess.Popen(

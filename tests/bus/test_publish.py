@@ -13,6 +13,7 @@ from hrdshield import cli
 from hrdshield.bus.jetstream import BusSettings
 from hrdshield.config import ConfigError, load_settings
 from hrdshield.detection import schema
+from tests.bus.harness import bus_environment
 from tests.bus.nats_server import NatsServer
 from tests.bus.test_worker import pile_on, publish
 from tests.conftest import MASTER_KEY, TestDatabase
@@ -51,17 +52,6 @@ def test_the_bus_address_must_be_nats() -> None:
     assert load_settings(environ={"HRDSHIELD_BUS_URL": ""}).bus_url is None
 
 
-def _environment(database: TestDatabase, tmp_path: Path, bus: BusSettings) -> dict[str, str]:
-    return {
-        "HRDSHIELD_DATABASE_URL": database.url,
-        "HRDSHIELD_DATA_DIR": str(tmp_path / "data"),
-        "HRDSHIELD_MASTER_KEY": base64.b64encode(MASTER_KEY).decode(),
-        "HRDSHIELD_BUS_URL": bus.url,
-        "HRDSHIELD_BUS_STREAM": bus.stream,
-        "HRDSHIELD_BUS_PARTITIONS": str(bus.partitions),
-    }
-
-
 def test_ingest_publishes_to_the_bus_and_refuses_cleanly_when_it_is_down(
     database: TestDatabase, nats_server: NatsServer, bus_settings: BusSettings, tmp_path: Path
 ) -> None:
@@ -71,7 +61,7 @@ def test_ingest_publishes_to_the_bus_and_refuses_cleanly_when_it_is_down(
     source.write_text(
         "\n".join(json.dumps(schema.to_dict(event)) for event in stream.events) + "\n"
     )
-    environment = _environment(database, tmp_path, bus_settings)
+    environment = bus_environment(database, bus_settings, tmp_path)
     result = CliRunner().invoke(cli.main, ["ingest", str(source)], env=environment)
     assert result.exit_code == 0, result.output
     assert "accepted 7, duplicates 0, rejected 0" in result.output
