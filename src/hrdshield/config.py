@@ -120,6 +120,12 @@ class Settings(BaseModel):
     bus_max_age_hours: float = Field(
         72.0, gt=0, le=24 * 90, description="How long the stream keeps events for replay."
     )
+    bus_max_gib: float | None = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="Most the stream may hold (GiB); then publishers get 503. Unset: as set.",
+    )
     worker_batch: int = Field(500, ge=1, le=10_000, description="Events a worker takes at once.")
     worker_lease_seconds: float = Field(
         15.0, ge=1, le=600, description="A dead worker's partitions move after this long."

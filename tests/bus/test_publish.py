@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import json
 from pathlib import Path
 
+import nats
 import pytest
 from click.testing import CliRunner
 
 from hrdshield import cli
-from hrdshield.bus.jetstream import BusSettings
+from hrdshield.bus.base import BusUnavailableError
+from hrdshield.bus.jetstream import BusSettings, ensure_stream
 from hrdshield.config import ConfigError, load_settings
 from hrdshield.detection import schema
 from tests.bus.harness import bus_environment
@@ -86,3 +90,60 @@ def test_the_worker_command_needs_a_bus(database: TestDatabase, tmp_path: Path) 
     result = CliRunner().invoke(cli.main, ["worker"], env=environment)
     assert result.exit_code == 2
     assert "set HRDSHIELD_BUS_URL" in result.output
+
+
+def test_a_full_stream_refuses_new_events_and_keeps_the_old(
+    database: TestDatabase, bus_settings: BusSettings
+) -> None:
+    small = dataclasses.replace(bus_settings, max_bytes=4096)
+    stream = StreamBuilder()
+    first = pile_on(stream, range(2))
+    assert publish(database, small, first) == (2, 0)
+    with pytest.raises(BusUnavailableError):
+        publish(database, small, pile_on(stream, range(2, 40)))
+    assert asyncio.run(_stream_messages(small)) >= 2  # nothing old was dropped for the new
+
+
+def test_starting_up_keeps_the_limits_an_operator_set_on_the_stream(
+    database: TestDatabase, bus_settings: BusSettings
+) -> None:
+    publish(database, bus_settings, pile_on(StreamBuilder(), range(1)))
+
+    async def set_and_reapply() -> int:
+        client = await nats.connect(bus_settings.url)
+        js = client.jetstream()
+        info = await js.stream_info(bus_settings.stream)
+        await js.update_stream(info.config.evolve(max_msgs=12345))
+        await ensure_stream(js, dataclasses.replace(bus_settings, max_age_hours=24))
+        after = await js.stream_info(bus_settings.stream)
+        await client.drain()
+        assert after.config.max_age == 24 * 3600
+        return int(after.config.max_msgs or 0)
+
+    assert asyncio.run(set_and_reapply()) == 12345
+
+
+async def _stream_messages(bus: BusSettings) -> int:
+    client = await nats.connect(bus.url)
+    info = await client.jetstream().stream_info(bus.stream)
+    await client.drain()
+    return int(info.state.messages)
+
+
+def test_a_worker_that_cannot_set_its_stream_up_says_why(
+    database: TestDatabase, bus_settings: BusSettings, tmp_path: Path
+) -> None:
+    async def squat() -> None:  # another stream already holds these subjects
+        client = await nats.connect(bus_settings.url)
+        await client.jetstream().add_stream(
+            name="OTHER", subjects=[f"{bus_settings.subject_prefix}.*"]
+        )
+        await client.drain()
+
+    asyncio.run(squat())
+    result = CliRunner().invoke(
+        cli.main, ["worker"], env=bus_environment(database, bus_settings, tmp_path)
+    )
+    assert result.exit_code == 1
+    assert "the event bus could not be used: " in result.output
+    assert "overlap" in result.output

@@ -25,6 +25,7 @@ def worker_command(runtime: Runtime, name: str | None) -> None:
     SIGTERM or Ctrl-C saves state and hands the partitions back.
     """
     from hrdshield.app import sla_policy_of, thresholds_of  # noqa: PLC0415  (keeps --help light)
+    from hrdshield.bus.jetstream import BUS_ERRORS  # noqa: PLC0415
     from hrdshield.bus.setup import bus_settings_of  # noqa: PLC0415
     from hrdshield.bus.worker import Worker, WorkerSettings  # noqa: PLC0415
     from hrdshield.detection.service import AlertSetup  # noqa: PLC0415
@@ -67,6 +68,10 @@ def worker_command(runtime: Runtime, name: str | None) -> None:
     refresher.start()
     try:
         asyncio.run(_until_signalled(worker))
+    except BUS_ERRORS as error:
+        raise click.ClickException(
+            f"the event bus could not be used: {type(error).__name__}: {error}"
+        ) from error
     finally:
         refresher_stop.set()
     click.echo(

@@ -57,41 +57,54 @@ class BusSettings:
 
     url: str
     stream: str = "HRDSHIELD_EVENTS"
-    subject_prefix: str = "hrdshield.events"
     partitions: int = DEFAULT_PARTITIONS
     replicas: int = 1  # 3 on a JetStream cluster
     max_age_hours: float = 72.0  # how long events stay for replay after a worker's snapshot
+    max_bytes: int | None = None  # when full, publishers get back-pressure; None: keep as set
     duplicate_window_seconds: float = 600.0
     timeout_seconds: float = 5.0  # how long a publisher waits for acknowledgements
+
+    @property
+    def subject_prefix(self) -> str:
+        """Return the subjects' prefix: named after the stream, so two streams never overlap."""
+        return f"hrdshield.{self.stream}"
 
     def subject(self, partition: int) -> str:
         """Return the subject of `partition`."""
         return f"{self.subject_prefix}.{partition}"
 
 
-def stream_config(settings: BusSettings) -> StreamConfig:
-    """Return the stream's configuration: on disk, kept by age, refusing when full."""
-    return StreamConfig(
-        name=settings.stream,
-        subjects=[f"{settings.subject_prefix}.*"],
-        retention=RetentionPolicy.LIMITS,  # kept after acknowledgement, for replay
-        storage=StorageType.FILE,
-        num_replicas=settings.replicas,
-        max_age=settings.max_age_hours * 3600,
-        duplicate_window=settings.duplicate_window_seconds,
-        discard=DiscardPolicy.NEW,  # when full, refuse (back-pressure) rather than lose old events
-    )
+def stream_config(settings: BusSettings, current: StreamConfig | None = None) -> StreamConfig:
+    """Return the stream's configuration: on disk, kept by age, refusing when full.
+
+    Starting from the `current` configuration keeps what an operator set by hand (limits,
+    placement, compression) and changes only what these settings decide.
+    """
+    ours: dict[str, Any] = {
+        "name": settings.stream,
+        "subjects": [f"{settings.subject_prefix}.*"],
+        "retention": RetentionPolicy.LIMITS,  # kept after acknowledgement, for replay
+        "storage": StorageType.FILE,
+        "num_replicas": settings.replicas,
+        "max_age": settings.max_age_hours * 3600,
+        "duplicate_window": settings.duplicate_window_seconds,
+        "discard": DiscardPolicy.NEW,  # when full, refuse (back-pressure), never drop old events
+    }
+    if settings.max_bytes is not None:
+        ours["max_bytes"] = settings.max_bytes
+    return (current or StreamConfig()).evolve(**ours)
 
 
 async def ensure_stream(js: JetStreamContext, settings: BusSettings) -> None:
-    """Create the stream, or bring an existing one to this configuration."""
-    config = stream_config(settings)
+    """Create the stream, or bring an existing one to these settings (keeping the rest)."""
     try:
-        await js.stream_info(settings.stream)
+        info = await js.stream_info(settings.stream)
     except nats.js.errors.NotFoundError:
-        await js.add_stream(config)
+        await js.add_stream(stream_config(settings))
         return
-    await js.update_stream(config)
+    wanted = stream_config(settings, info.config)
+    if wanted != info.config:
+        await js.update_stream(wanted)
 
 
 def seal(keyring: Keyring, event: Event) -> bytes:
@@ -107,16 +120,24 @@ def unseal(keyring: Keyring, payload: bytes) -> Event:
 async def connect(settings: BusSettings, *, name: str) -> Client:
     """Connect to NATS, reconnecting for ever; connection trouble is logged without the address."""
 
+    connected = [True]  # while reconnecting, each failed attempt is not worth a line
+    made: list[Client] = []
+
     async def on_error(error: Exception) -> None:
-        log.warning("bus connection: %s", type(error).__name__)
+        if connected[0]:
+            log.warning("bus connection: %s", type(error).__name__)
 
     async def on_disconnect() -> None:
-        log.warning("bus connection lost; reconnecting")
+        closing = bool(made) and (made[0].is_draining or made[0].is_closed)
+        if connected[0] and not closing:
+            log.warning("bus connection lost; reconnecting")
+        connected[0] = False
 
     async def on_reconnect() -> None:
+        connected[0] = True
         log.info("bus connection restored")
 
-    return await nats.connect(
+    client = await nats.connect(
         settings.url,
         name=name,
         connect_timeout=2,
@@ -126,6 +147,8 @@ async def connect(settings: BusSettings, *, name: str) -> Client:
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
     )
+    made.append(client)
+    return client
 
 
 class LoopThread:

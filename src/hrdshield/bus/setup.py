@@ -17,6 +17,7 @@ def bus_settings_of(settings: Settings) -> BusSettings | None:
         partitions=settings.bus_partitions,
         replicas=settings.bus_replicas,
         max_age_hours=settings.bus_max_age_hours,
+        max_bytes=None if settings.bus_max_gib is None else int(settings.bus_max_gib * 2**30),
     )
 
 

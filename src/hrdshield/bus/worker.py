@@ -137,7 +137,11 @@ class Worker:
         """Work until `stop` is set; then save state, hand partitions back and leave."""
         self._client = await connect(self.bus, name=f"hrdshield-worker {self.holder}")
         self._js = self._client.jetstream(timeout=10)
-        await ensure_stream(self._js, self.bus)
+        try:
+            await ensure_stream(self._js, self.bus)
+        except BaseException:
+            await self._client.close()
+            raise
         log.info("worker %s started", self.holder)
         try:
             while not stop.is_set():
@@ -151,8 +155,10 @@ class Worker:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
-        for run in list(self.partitions.values()):
-            await self._stop_partition(run, give_up=True)
+        runs = list(self.partitions.values())
+        for run in runs:
+            run.stopping = True  # all at once: each finishes its batch, then they hand back
+        await asyncio.gather(*(self._stop_partition(run, give_up=True) for run in runs))
         try:
             await asyncio.to_thread(self._in_transaction, self._leave)
         except Exception as error:  # noqa: BLE001
@@ -458,11 +464,13 @@ class Worker:
             log.warning("partition %d: snapshot failed: %s", run.number, type(error).__name__)
 
     def _snapshot(self, session: Session, run: PartitionRun) -> None:
-        if not self._renew(session, run):
-            return  # another worker owns the partition now: its state is not ours to write
+        # The state is copied under the gate before the first write: a batch holds the gate
+        # while it writes, and SQLite has a single write lock, so the other order deadlocks.
         with self._gate:
             state = run.pipeline.snapshot()
             seq = run.processed_through
+        if not self._renew(session, run):
+            return  # another worker owns the partition now: its state is not ours to write
         snapshots.save(
             session=session,
             stream=self.bus.stream,
