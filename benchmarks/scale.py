@@ -34,12 +34,10 @@ import logging
 import math
 import os
 import platform
-import random
 import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,157 +45,39 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nats
-import nats.js.errors
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks.intake import _free_port
+from benchmarks.scale_processes import (
+    NATS_SERVER,
+    SETTLE_SECONDS,
+    NatsServer,
+    consumed,
+    consumers_ready,
+    cpu_seconds,
+    delete_stream,
+    peak_rss_mib,
+    say,
+    spawn,
+    stop,
+    stream_messages,
+)
+from benchmarks.scale_stream import Stream, crossings, generate
 from hrdshield import migrate
 from hrdshield.bus.jetstream import BusSettings, JetStreamBus
 from hrdshield.db import make_engine, make_session_factory
-from hrdshield.demo_platform import phrases
-from hrdshield.detection import ingest, schema
+from hrdshield.detection import ingest
 from hrdshield.detection.enums import DetectorKind, IngestChannel
 from hrdshield.detection.models import Alert, AlertEvent, Incident, Lease
 from hrdshield.detection.schema import Event
-from hrdshield.detection.tasks import pipeline_factory
 from hrdshield.security.crypto import Keyring, install_keyring
 
-NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
-PLATFORM = "bench"
-LANGUAGES = ("en", "es", "fr")
-ATTACK_SIZE = 20  # accounts per pile-on: twice the default floor of 10 in 15 minutes
-SPAN = timedelta(minutes=60)  # platform time the stream covers, ending when it is generated
-SETTLE_SECONDS = 150.0
 BACKLOG_LEASE_SECONDS = 60
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-# --- the synthetic stream -----------------------------------------------------------------------
-
-
-@dataclass
-class Stream:
-    """The events to publish, the defenders to enrol and which accounts are attacked."""
-
-    events: list[Event]
-    defenders: list[tuple[str, str, str]]  # (account id, handle, language)
-    attacked: list[str]  # account ids of the defenders a pile-on is aimed at
-    # (defender account id, occurred_at) -> id of the event addressed to them at that instant
-    addressed: dict[tuple[str, float], str] = field(default_factory=dict)
-
-
-def _account(account_id: str, handle: str) -> dict[str, Any]:
-    return {"account_id": account_id, "handle": handle}
-
-
-def generate(events: int, defenders: int, accounts: int, attacks: int, seed: int = 11) -> Stream:
-    """Build a mixed stream of about `events` events with `attacks` pile-ons in it."""
-    rng = random.Random(seed)  # noqa: S311  (repeatable synthetic data)
-    hrds = [
-        (f"hrd{n:05d}", f"@bench_hrd_{n:04d}", LANGUAGES[n % len(LANGUAGES)])
-        for n in range(1, defenders + 1)
-    ]
-    people = [(f"acc{n:06d}", f"@bench_acct_{n:06d}") for n in range(1, accounts + 1)]
-    end = datetime.now(UTC).replace(microsecond=0)
-    start = end - SPAN
-    raw: list[tuple[float, dict[str, Any]]] = []
-    background = max(0, events - attacks * ATTACK_SIZE)
-    step = SPAN.total_seconds() / max(1, background)
-    for number in range(background):
-        at = number * step
-        raw.append((at, _background(rng, hrds, people, number)))
-    attacked = rng.sample([account for account, _, _ in hrds], min(attacks, len(hrds)))
-    by_account = {account: (handle, language) for account, handle, language in hrds}
-    for number, target in enumerate(attacked):
-        handle, language = by_account[target]
-        begin = rng.uniform(0.1, 0.85) * SPAN.total_seconds()
-        for member in range(ATTACK_SIZE):
-            at = begin + member * 12.0 + rng.uniform(0.001, 0.999)
-            lines = phrases.ABUSE[language] + phrases.MENTIONS[language]
-            kind = "mention" if member % 3 else "reply"
-            actor = _account(
-                f"atk{number:04d}{member:02d}", f"@bench_atk_{number:04d}_{member:02d}"
-            )
-            raw.append((at, _text(kind, actor, [_account(target, handle)], language, lines, rng)))
-    raw.sort(key=lambda item: item[0])
-    stream = Stream(events=[], defenders=hrds, attacked=attacked)
-    defender_accounts = set(by_account)
-    for number, (at, value) in enumerate(raw):
-        moment = start + timedelta(seconds=at)
-        value.update(
-            schema=schema.SCHEMA,
-            id=f"bench-{number:08d}",
-            platform=PLATFORM,
-            occurred_at=schema.format_time(moment),
-        )
-        if "content" in value and value["type"] != "direct_message":
-            value["content"]["post_id"] = f"bp{number}"
-            if value["type"] == "reply":
-                value["content"]["in_reply_to"] = f"bp{max(0, number - 7)}"
-        event = schema.convert(value)
-        stream.events.append(event)
-        for target in event.targets:
-            if target.account_id in defender_accounts:
-                key = (target.account_id, event.occurred_at.timestamp())
-                stream.addressed[key] = event.id
-    return stream
-
-
-def _text(  # noqa: PLR0917  (the parts of a text event, in the order they are read)
-    kind: str,
-    actor: dict[str, Any],
-    targets: list[dict[str, Any]],
-    language: str,
-    lines: Sequence[str],
-    rng: random.Random,
-) -> dict[str, Any]:
-    handle = targets[0]["handle"] if targets else ""
-    line = rng.choice(lines).format(handle=handle)
-    return {
-        "type": kind,
-        "actor": actor,
-        "targets": targets,
-        "content": {"text": line, "lang": language},
-    }
-
-
-def _background(
-    rng: random.Random,
-    hrds: list[tuple[str, str, str]],
-    people: list[tuple[str, str]],
-    number: int,
-) -> dict[str, Any]:
-    """One event of ordinary traffic: posts, replies and mentions, messages, sign-ins."""
-    roll = rng.random()
-    account, handle = people[number % len(people)] if roll < 0.55 else rng.choice(people)
-    actor = _account(account, handle)
-    language = LANGUAGES[number % len(LANGUAGES)]
-    if roll < 0.55:
-        return _text("post", actor, [], language, phrases.POSTS[language], rng)
-    if roll < 0.83:  # among accounts; one in ten names two of them (two partitions)
-        targets = [_account(*rng.choice(people)) for _ in range(2 if rng.random() < 0.1 else 1)]
-        kind = rng.choice(("reply", "mention"))
-        return _text(kind, actor, targets, language, phrases.MENTIONS[language], rng)
-    if roll < 0.86:  # friendly replies and mentions to a defender (their baseline)
-        target, target_handle, target_language = rng.choice(hrds)
-        kind = rng.choice(("reply", "mention"))
-        lines = phrases.MENTIONS[target_language]
-        return _text(kind, actor, [_account(target, target_handle)], target_language, lines, rng)
-    if roll < 0.93:
-        value = {"type": "login", "actor": actor}
-        value["login"] = {"country": "KE", "network": f"AS{64500 + number % 50}", "success": True}
-        return value
-    target = _account(*rng.choice(people))
-    return _text(
-        "direct_message", actor, [target], language, phrases.DIRECT_MESSAGES[language], rng
-    )
 
 
 # --- databases ----------------------------------------------------------------------------------
@@ -259,26 +139,6 @@ def _prepare(url: str, master_key: bytes, stream: Stream) -> tuple[Any, Keyring,
     return engine, keyring, accounts
 
 
-def crossings(
-    factory: sessionmaker[Session], keyring: Keyring, stream: Stream, accounts: dict[str, str]
-) -> dict[str, str]:
-    """Run the pipeline over the stream here; return defender account -> crossing event id."""
-    pipeline = pipeline_factory(factory, keyring)(None)
-    found: dict[str, str] = {}
-    for start in range(0, len(stream.events), 1000):
-        result = pipeline.process(stream.events[start : start + 1000])
-        for draft in result.alerts:
-            if draft.detector is not DetectorKind.PILE_ON or draft.defender_id is None:
-                continue
-            account = accounts[draft.defender_id]
-            if account in found:
-                continue
-            key = (account, draft.triggered_at.timestamp())
-            if key in stream.addressed:
-                found[account] = stream.addressed[key]
-    return found
-
-
 # --- processes ----------------------------------------------------------------------------------
 
 
@@ -328,72 +188,6 @@ run_detection_loop(
 """
 
 
-def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603  (our own interpreter and commands)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _peak_rss_mib(pid: int) -> float:
-    """Return the peak resident memory (VmHWM) of process `pid`, in MiB (Linux)."""
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _cpu_seconds(pid: int) -> float:
-    """Return the user + system CPU time of process `pid` (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
-
-class NatsServer:
-    """A private nats-server with JetStream on a free loopback port, its store in `folder`."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Return the client address."""
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        command = [NATS_SERVER, "-js", "-sd", str(self.folder), "-a", "127.0.0.1"]
-        self.process = _spawn([*command, "-p", str(self.port)], {}, self.folder.parent / "nats.log")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
-            ):
-                return
-            time.sleep(0.05)
-        raise SystemExit("nats-server did not start")
-
-    def stop(self) -> None:
-        """Stop the server."""
-        if self.process is not None:
-            _stop(self.process)
-
-
 # --- one set-up ---------------------------------------------------------------------------------
 
 
@@ -438,11 +232,6 @@ class Plan:
     crossing: dict[str, str] = field(default_factory=dict)  # attacked account -> event id
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
 def _publish(
     plan: Plan, accept: Callable[[Sequence[Event]], None], label: str
 ) -> tuple[float, dict[str, float]]:
@@ -457,7 +246,7 @@ def _publish(
         now = time.time()
         published.update((event.id, now) for event in batch)
         if now - shown > 5:
-            _say(f"  {label}: published {start + len(batch):,} of {len(events):,}")
+            say(f"  {label}: published {start + len(batch):,} of {len(events):,}")
             shown = now
         if plan.rate:
             pause = started + (number + 1) * plan.batch / plan.rate - time.time()
@@ -515,10 +304,10 @@ def run_inbox(plan: Plan) -> Result:
         factory = make_session_factory(engine)
         env = _environment(url, plan.folder, plan.master_key, None)
         log = plan.folder / "inbox-consumer.log"
-        consumer = _spawn([plan.python, "-c", INBOX_CONSUMER], env, log)
+        consumer = spawn([plan.python, "-c", INBOX_CONSUMER], env, log)
         try:
             _wait(lambda: "ready" in log.read_text(), 120, "the inbox consumer")
-            _say("  inbox: consumer ready, publishing")
+            say("  inbox: consumer ready, publishing")
 
             def accept(batch: Sequence[Event]) -> None:
                 with factory() as session, session.begin():
@@ -537,7 +326,7 @@ def run_inbox(plan: Plan) -> Result:
             )
             result.copies = len(published)
         finally:
-            _stop(consumer)
+            stop(consumer)
         _collect(result, factory, accounts, plan, published)
         engine.dispose()
     _finish(result)
@@ -561,8 +350,8 @@ def run_workers(plan: Plan, nats_server: NatsServer, workers: int) -> Result:
             for number in range(workers):
                 log = plan.folder / f"worker{workers}-{number}.log"
                 command = [plan.python, "-m", "hrdshield", "worker", "--name", f"bench-{number}"]
-                processes.append(_spawn(command, env, log))
-            _say(f"  {label}: waiting for the partitions to be shared out")
+                processes.append(spawn(command, env, log))
+            say(f"  {label}: waiting for the partitions to be shared out")
 
             def settled() -> bool:
                 for number, process in enumerate(processes):
@@ -572,27 +361,27 @@ def run_workers(plan: Plan, nats_server: NatsServer, workers: int) -> Result:
                 return _settled(factory, bus, workers)
 
             _wait(settled, SETTLE_SECONDS, "the partition leases")
-            asyncio.run(_consumers_ready(bus))
-            _say(f"  {label}: {plan.partitions} partitions owned, publishing")
+            asyncio.run(consumers_ready(bus))
+            say(f"  {label}: {plan.partitions} partitions owned, publishing")
 
             def accept(batch: Sequence[Event]) -> None:
                 with factory() as session:
                     publisher.accept(session=session, events=batch, channel=IngestChannel.API)
 
             published = _measure(
-                plan, result, processes, accept, lambda: asyncio.run(_consumed(bus, plan.timeout))
+                plan, result, processes, accept, lambda: asyncio.run(consumed(bus, plan.timeout))
             )
-            result.copies = asyncio.run(_stream_messages(bus))
+            result.copies = asyncio.run(stream_messages(bus))
             if nats_server.process is not None:
-                result.nats_peak_rss_mib = round(_peak_rss_mib(nats_server.process.pid))
+                result.nats_peak_rss_mib = round(peak_rss_mib(nats_server.process.pid))
         finally:
             quiet = logging.getLogger("hrdshield.bus")
             level, quiet.level = quiet.level, logging.ERROR  # it logs the closing as a loss
             publisher.close()
             quiet.setLevel(level)
             for process in processes:
-                _stop(process)
-            asyncio.run(_delete_stream(bus))  # the next set-up's stream takes the same subjects
+                stop(process)
+            asyncio.run(delete_stream(bus))  # the next set-up's stream takes the same subjects
         for number in range(workers):
             log = (plan.folder / f"worker{workers}-{number}.log").read_text()
             found = re.search(r"processed (\d+) events", log)
@@ -615,7 +404,7 @@ def _measure(
     With a backlog the detection processes are paused (SIGSTOP) while the stream is published
     and the clock starts when they are resumed: what detection alone can do with every core.
     """
-    cpu_before = sum(_cpu_seconds(process.pid) for process in processes)
+    cpu_before = sum(cpu_seconds(process.pid) for process in processes)
     if plan.backlog:
         for process in processes:
             process.send_signal(signal.SIGSTOP)
@@ -631,9 +420,9 @@ def _measure(
         started = time.time()
     finished = wait_drained()
     result.seconds = round(finished - started, 2)
-    cpu = sum(_cpu_seconds(process.pid) for process in processes) - cpu_before
+    cpu = sum(cpu_seconds(process.pid) for process in processes) - cpu_before
     result.detection_cpu_s = round(cpu, 1)
-    result.peak_rss_mib = [round(_peak_rss_mib(process.pid)) for process in processes]
+    result.peak_rss_mib = [round(peak_rss_mib(process.pid)) for process in processes]
     return published
 
 
@@ -655,66 +444,6 @@ def _settled(factory: sessionmaker[Session], bus: BusSettings, workers: int) -> 
     share = math.ceil(bus.partitions / workers)
     held = sum(count for _, count in rows)
     return len(rows) == workers and held == bus.partitions and max(c for _, c in rows) <= share
-
-
-async def _consumers_ready(bus: BusSettings) -> None:
-    client = await nats.connect(bus.url)
-    js = client.jetstream()
-    try:
-        deadline = time.monotonic() + SETTLE_SECONDS
-        for number in range(bus.partitions):
-            while True:
-                try:
-                    await js.consumer_info(bus.stream, f"{bus.stream}-p{number}")
-                    break
-                except nats.js.errors.NotFoundError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("the workers did not create their consumers") from None
-                    await asyncio.sleep(0.1)
-    finally:
-        await client.close()
-
-
-async def _consumed(bus: BusSettings, timeout: float) -> float:
-    """Wait until no partition's consumer has pending or unacknowledged messages."""
-    client = await nats.connect(bus.url)
-    js = client.jetstream()
-    deadline = time.monotonic() + timeout
-    shown = time.monotonic()
-    try:
-        while True:
-            left = 0
-            for number in range(bus.partitions):
-                info = await js.consumer_info(bus.stream, f"{bus.stream}-p{number}")
-                left += (info.num_pending or 0) + (info.num_ack_pending or 0)
-            if left == 0:
-                return time.time()
-            if time.monotonic() > deadline:
-                raise SystemExit(f"timed out: {left} messages still pending")
-            if time.monotonic() - shown > 5:
-                _say(f"  {left:,} messages still to process")
-                shown = time.monotonic()
-            await asyncio.sleep(0.05)
-    finally:
-        await client.close()
-
-
-async def _delete_stream(bus: BusSettings) -> None:
-    client = await nats.connect(bus.url)
-    try:
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await client.jetstream().delete_stream(bus.stream)
-    finally:
-        await client.close()
-
-
-async def _stream_messages(bus: BusSettings) -> int:
-    client = await nats.connect(bus.url)
-    try:
-        info = await client.jetstream().stream_info(bus.stream)
-        return int(info.state.messages)
-    finally:
-        await client.close()
 
 
 # --- the command --------------------------------------------------------------------------------
@@ -766,7 +495,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="hrdshield-bench-"))
     results: list[Result] = []
     try:
-        _say(f"generating {arguments.events:,} events...")
+        say(f"generating {arguments.events:,} events...")
         stream = generate(
             arguments.events, arguments.defenders, arguments.accounts, arguments.attacks
         )
@@ -782,13 +511,13 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
             python=arguments.python,
             backlog=arguments.backlog,
         )
-        _say("finding the events that cross the pile-on threshold...")
+        say("finding the events that cross the pile-on threshold...")
         with _database(arguments.database_url, folder, "dry") as url:
             engine, keyring, accounts = _prepare(url, plan.master_key, stream)
             plan.crossing = crossings(make_session_factory(engine), keyring, stream, accounts)
             engine.dispose()
         if "inbox" in wanted:
-            _say("inbox + in-process consumer...")
+            say("inbox + in-process consumer...")
             results.append(run_inbox(plan))
         nats_server = NatsServer(folder / "jetstream")
         if "1" in wanted or "2" in wanted:
@@ -796,7 +525,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
         try:
             for workers in (1, 2):
                 if str(workers) in wanted:
-                    _say(f"{workers} worker(s) on JetStream...")
+                    say(f"{workers} worker(s) on JetStream...")
                     results.append(run_workers(plan, nats_server, workers))
         finally:
             nats_server.stop()
