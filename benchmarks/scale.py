@@ -49,10 +49,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from benchmarks.intake import _database as throwaway_database
 from benchmarks.scale_processes import (
     NATS_SERVER,
     SETTLE_SECONDS,
@@ -86,20 +86,10 @@ BACKLOG_LEASE_SECONDS = 60
 @contextlib.contextmanager
 def _database(server_url: str | None, folder: Path, label: str) -> Iterator[str]:
     """Yield the URL of a fresh database for one set-up; drop or delete it afterwards."""
-    if not server_url:
-        yield f"sqlite:///{(folder / f'{label}.sqlite3').resolve()}"
-        return
-    base = make_url(server_url)
-    name = f"hrdshield_bench_{secrets.token_hex(6)}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    place = folder / label
+    place.mkdir(parents=True, exist_ok=True)
+    with throwaway_database(server_url, place) as url:
+        yield url
 
 
 def _prepare(url: str, master_key: bytes, stream: Stream) -> tuple[Any, Keyring, dict[str, str]]:
