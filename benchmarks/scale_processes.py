@@ -104,7 +104,7 @@ async def consumers_ready(bus: BusSettings) -> None:
         for number in range(bus.partitions):
             while True:
                 try:
-                    await js.consumer_info(bus.stream, f"{bus.stream}-p{number}")
+                    await js.consumer_info(bus.stream, bus.consumer(number))
                     break
                 except nats.js.errors.NotFoundError:
                     if time.monotonic() > deadline:
@@ -124,7 +124,7 @@ async def consumed(bus: BusSettings, timeout: float) -> float:
         while True:
             left = 0
             for number in range(bus.partitions):
-                info = await js.consumer_info(bus.stream, f"{bus.stream}-p{number}")
+                info = await js.consumer_info(bus.stream, bus.consumer(number))
                 left += (info.num_pending or 0) + (info.num_ack_pending or 0)
             if left == 0:
                 return time.time()

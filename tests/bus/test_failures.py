@@ -36,7 +36,7 @@ def _consumed(bus: BusSettings) -> int:
         total = 0
         for number in range(bus.partitions):
             try:
-                info = await js.consumer_info(bus.stream, f"{bus.stream}-p{number}")
+                info = await js.consumer_info(bus.stream, bus.consumer(number))
             except nats.js.errors.NotFoundError:
                 continue
             pending = (info.num_pending or 0) + (info.num_ack_pending or 0)

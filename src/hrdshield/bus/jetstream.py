@@ -73,6 +73,10 @@ class BusSettings:
         """Return the subject of `partition`."""
         return f"{self.subject_prefix}.{partition}"
 
+    def consumer(self, partition: int) -> str:
+        """Return the durable consumer of `partition`, shared by its successive owners."""
+        return f"{self.stream}-p{partition}"
+
 
 def stream_config(settings: BusSettings, current: StreamConfig | None = None) -> StreamConfig:
     """Return the stream's configuration: on disk, kept by age, refusing when full.

@@ -236,17 +236,13 @@ class Worker:
 
     # -- one partition ----------------------------------------------------------------------
 
-    def durable_name(self, number: int) -> str:
-        """Return the durable consumer of partition `number` (shared by its successive owners)."""
-        return f"{self.bus.stream}-p{number}"
-
     async def _consume(self, run: PartitionRun) -> None:
         js = self._jetstream()
         await self._restore(run)
         subject = self.bus.subject(run.number)
         run.subscription = await js.pull_subscribe(
             subject,
-            durable=self.durable_name(run.number),
+            durable=self.bus.consumer(run.number),
             stream=self.bus.stream,
             config=ConsumerConfig(
                 ack_policy=AckPolicy.EXPLICIT,
@@ -400,7 +396,7 @@ class Worker:
         run.processed_through = start
         js = self._jetstream()
         try:
-            info = await js.consumer_info(self.bus.stream, self.durable_name(run.number))
+            info = await js.consumer_info(self.bus.stream, self.bus.consumer(run.number))
         except nats.js.errors.NotFoundError:
             return  # the partition was never consumed: nothing to replay
         delivered = info.delivered.stream_seq if info.delivered else 0
