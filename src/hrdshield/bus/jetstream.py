@@ -34,14 +34,13 @@ from hrdshield.bus.base import BusUnavailableError
 from hrdshield.bus.partitions import DEFAULT_PARTITIONS, partitions_of
 from hrdshield.detection import schema
 from hrdshield.detection.enums import IngestChannel
-from hrdshield.detection.ingest import IngestReport
+from hrdshield.detection.ingest import IngestReport, distinct
 from hrdshield.detection.schema import Event
 from hrdshield.security.crypto import Keyring, decrypt_blob, encrypt_blob
 
 log = logging.getLogger("hrdshield.bus")
 T = TypeVar("T")
 SEAL_CONTEXT = "bus.event"
-CHANNEL_HEADER = "Hrd-Channel"
 MAX_IN_FLIGHT = 1000  # publishes awaiting their acknowledgement at once
 BUS_ERRORS: tuple[type[BaseException], ...] = (
     nats.errors.Error,
@@ -205,15 +204,16 @@ class JetStreamBus:
     def accept(
         self, *, session: Session, events: Sequence[Event], channel: IngestChannel
     ) -> IngestReport:
-        """Publish `events`; raise BusUnavailableError unless every copy was acknowledged."""
-        unique: dict[tuple[str, str], Event] = {}
-        for event in events:
-            unique.setdefault((event.platform, event.id), event)
+        """Publish `events`; raise BusUnavailableError unless every copy was acknowledged.
+
+        `channel` is not carried: past the bus, detection knows events by the bus alone.
+        """
+        unique = distinct(events)
         if not unique:
             return IngestReport(duplicates=len(events))
         deadline = self.settings.timeout_seconds
         try:
-            acks = self._loop.run(self._publish(list(unique.values()), channel), deadline + 1)
+            acks = self._loop.run(self._publish(list(unique.values())), deadline + 1)
         except BUS_ERRORS as error:
             log.warning("bus refused a batch: %s", type(error).__name__)
             raise BusUnavailableError(type(error).__name__) from error
@@ -221,7 +221,7 @@ class JetStreamBus:
         fresh = len(unique) - duplicates
         return IngestReport(accepted=fresh, duplicates=len(events) - fresh)
 
-    async def _publish(self, events: list[Event], channel: IngestChannel) -> list[PubAck]:
+    async def _publish(self, events: list[Event]) -> list[PubAck]:
         """Publish each event to all its partitions; return the acks of the home copies."""
         js = await self._jetstream()
         partitions = self.settings.partitions
@@ -235,7 +235,7 @@ class JetStreamBus:
                     subject,
                     payload,
                     timeout=self.settings.timeout_seconds,
-                    headers={"Nats-Msg-Id": msg_id, CHANNEL_HEADER: channel.value},
+                    headers={"Nats-Msg-Id": msg_id},
                 )
 
         for event in events:

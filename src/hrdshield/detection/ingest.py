@@ -112,9 +112,7 @@ def accept_events(
     *, session: Session, events: Sequence[Event], channel: IngestChannel
 ) -> IngestReport:
     """Store already-validated events in the inbox; events seen before count as duplicates."""
-    unique: dict[tuple[str, str], Event] = {}
-    for event in events:
-        unique.setdefault((event.platform, event.id), event)
+    unique = distinct(events)
     seen = _already_in_inbox(session, list(unique))
     fresh = [event for key, event in unique.items() if key not in seen]
     now = clock.now()
@@ -133,6 +131,14 @@ def accept_events(
     for start in range(0, len(rows), _INSERT_CHUNK):
         session.execute(_insert_ignoring_duplicates(session), rows[start : start + _INSERT_CHUNK])
     return IngestReport(accepted=len(fresh), duplicates=len(events) - len(fresh))
+
+
+def distinct(events: Sequence[Event]) -> dict[tuple[str, str], Event]:
+    """Return the events by (platform, id), keeping the first copy of an id a batch repeats."""
+    unique: dict[tuple[str, str], Event] = {}
+    for event in events:
+        unique.setdefault((event.platform, event.id), event)
+    return unique
 
 
 def _already_in_inbox(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
