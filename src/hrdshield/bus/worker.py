@@ -328,7 +328,7 @@ class Worker:
                         session=session,
                         event=poison.event,
                         channel=IngestChannel.BUS,
-                        reason=f"{poison.detector.value} failed: {poison.reason}",
+                        reason=poison.describe(),
                     )
                 for msg, reason in unreadable:
                     ingest.set_aside_unreadable(

@@ -171,6 +171,10 @@ class PoisonEvent:
     detector: DetectorKind
     reason: str
 
+    def describe(self) -> str:
+        """Return the dead letter's reason: which detector failed, and how."""
+        return f"{self.detector.value} failed: {self.reason}"
+
 
 @dataclass
 class BatchResult:

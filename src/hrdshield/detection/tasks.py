@@ -80,7 +80,7 @@ class Consumer:
                     session=session,
                     event=poison.event,
                     channel=channel_of[poison.event.id],
-                    reason=f"{poison.detector.value} failed: {poison.reason}",
+                    reason=poison.describe(),
                 )
             ingest.mark_processed(session=session, seqs=[seq for seq, _, _ in pending])
         self.unstored = []
