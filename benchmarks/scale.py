@@ -51,12 +51,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from tests.bus.nats_server import NATS_SERVER, NatsServer
 
 from benchmarks.intake import _database as throwaway_database
 from benchmarks.scale_processes import (
-    NATS_SERVER,
     SETTLE_SECONDS,
-    NatsServer,
     consumed,
     consumers_ready,
     cpu_seconds,

@@ -1,13 +1,14 @@
-"""Processes of `benchmarks.scale`: a private nats-server, children, and their CPU and memory."""
+"""Processes of `benchmarks.scale`: children, their CPU and memory, and the stream's consumers.
+
+The private nats-server is the one the bus tests start (`tests.bus.nats_server`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,10 +17,8 @@ from pathlib import Path
 import nats
 import nats.js.errors
 
-from benchmarks.intake import _free_port
 from hrdshield.bus.jetstream import BusSettings
 
-NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 SETTLE_SECONDS = 150.0  # how long a set-up may take to drain after publishing
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -61,39 +60,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
-
-class NatsServer:
-    """A private nats-server with JetStream on a free loopback port, its store in `folder`."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Return the client address."""
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
-        command = [NATS_SERVER, "-js", "-sd", str(self.folder), "-a", "127.0.0.1"]
-        self.process = spawn([*command, "-p", str(self.port)], {}, self.folder.parent / "nats.log")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
-            ):
-                return
-            time.sleep(0.05)
-        raise SystemExit("nats-server did not start")
-
-    def stop(self) -> None:
-        """Stop the server."""
-        if self.process is not None:
-            stop(self.process)
 
 
 async def consumers_ready(bus: BusSettings) -> None:
