@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrdshield import clock
+from hrdshield.bus.base import InboxBus
 from hrdshield.detection import schema
 from hrdshield.detection.enums import IngestChannel
 from hrdshield.detection.models import REASON_LENGTH, DeadLetter, InboxEvent
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 MAX_BATCH_LINES = 10_000
 MAX_DEAD_LETTER_BYTES = 16 * 1024
 _INSERT_CHUNK = 500  # rows per INSERT statement (SQLite allows 32,766 bound parameters)
+INBOX = InboxBus()  # the bus when none is configured
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,7 @@ def accept_lines(
             )
             continue
         events.append(event)
-    if bus is None:
-        stored = accept_events(session=session, events=events, channel=channel)
-    else:
-        stored = bus.accept(session=session, events=events, channel=channel)
+    stored = (bus or INBOX).accept(session=session, events=events, channel=channel)
     report.accepted, report.duplicates = stored.accepted, stored.duplicates
     return report
 
@@ -284,7 +283,4 @@ class InboxSink:
         """Validate and store `events` in one transaction (a duplicate id is skipped)."""
         decoded = [schema.convert(event) for event in events]
         with self.session_factory() as session, session.begin():
-            if self.bus is None:
-                accept_events(session=session, events=decoded, channel=self.channel)
-            else:
-                self.bus.accept(session=session, events=decoded, channel=self.channel)
+            (self.bus or INBOX).accept(session=session, events=decoded, channel=self.channel)
