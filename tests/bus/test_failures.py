@@ -12,11 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from hrdshield.app import create_app
-from hrdshield.bus.jetstream import BusSettings
+from hrdshield.bus.jetstream import BusSettings, unseal
 from hrdshield.bus.models import PartitionSnapshot
 from hrdshield.config import Settings
-from hrdshield.detection import platforms
+from hrdshield.detection import platforms, schema
 from hrdshield.detection.models import DeadLetter
+from hrdshield.security.crypto import current_keyring
 from hrdshield.security.rbac import Principal
 from tests.bus.harness import alert_count, wait_for, worker_process
 from tests.bus.nats_server import NatsServer
@@ -112,7 +113,7 @@ def test_the_api_answers_503_while_nats_is_down_and_loses_nothing_it_acknowledge
         while not stop.is_set():
             stream.tick(seconds=1)
             batch = [stream.mention(f"user{len(stream.events)}", "someone") for _ in range(5)]
-            body = b"\n".join(_line(event) for event in batch)
+            body = b"\n".join(schema.encode(event) for event in batch)
             answer = client.post(
                 "/api/v1/events",
                 content=body,
@@ -143,19 +144,8 @@ def test_the_api_answers_503_while_nats_is_down_and_loses_nothing_it_acknowledge
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0
 
 
-def _line(event: object) -> bytes:
-    import json  # noqa: PLC0415
-
-    from hrdshield.detection import schema  # noqa: PLC0415
-
-    return json.dumps(schema.to_dict(event)).encode()  # type: ignore[arg-type]
-
-
 async def _event_ids(bus: BusSettings) -> set[str]:
     """Return the ids of the events in the stream's home copies (read back and unsealed)."""
-    from hrdshield.bus.jetstream import unseal  # noqa: PLC0415
-    from hrdshield.security.crypto import current_keyring  # noqa: PLC0415
-
     client = await nats.connect(bus.url)
     js = client.jetstream()
     reader = await js.pull_subscribe(f"{bus.subject_prefix}.*", stream=bus.stream)
