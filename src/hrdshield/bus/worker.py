@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hrdshield.bus import ownership, snapshots
 from hrdshield.bus.jetstream import BusSettings, connect, ensure_stream, unseal
 from hrdshield.bus.partitions import PartitionShare
+from hrdshield.db import transaction
 from hrdshield.detection import ingest, leases, service
 from hrdshield.detection.enums import IngestChannel
 from hrdshield.detection.pipeline import AlertDraft, BatchResult, Pipeline
@@ -319,7 +320,7 @@ class Worker:
                     unreadable.append((msg, type(error).__name__))
             result = run.pipeline.process(events) if events else BatchResult()
             run.unstored = [*run.unstored, *result.alerts]  # kept until they are committed
-            with self.session_factory() as session, session.begin():
+            with transaction(self.session_factory) as session:
                 if not self._renew(session, run):
                     raise LostPartitionError(run.number)
                 stored = self._store(session, run.unstored)
@@ -446,7 +447,7 @@ class Worker:
                 except (DecryptionError, InvalidEventError):
                     continue  # it was set aside when first delivered
             result = run.pipeline.process(events)
-            with self.session_factory() as session, session.begin():
+            with transaction(self.session_factory) as session:
                 if not self._renew(session, run):
                     raise LostPartitionError(run.number)
                 self._store(session, result.alerts)
@@ -491,7 +492,7 @@ class Worker:
     # -- helpers ----------------------------------------------------------------------------
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
-        with self.session_factory() as session, session.begin():
+        with transaction(self.session_factory) as session:
             return work(session)
 
     def _jetstream(self) -> JetStreamContext:
