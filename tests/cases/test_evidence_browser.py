@@ -20,13 +20,11 @@ from tests.web.browser import (
     Browsers,
     LiveSite,
     a_case_id,
-    axe_violations,
     browsers_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
     click_and_wait,
     demo_site_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
-    describe_violations,
-    foreign_requests,
     live_site_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
+    page_problems,
     pass_two_factor,
     sign_in,
     wait_for_path,
@@ -38,14 +36,6 @@ REVIEWER = "reviewer@demo.hrdshield.test"
 @pytest.fixture(autouse=True)
 def _evidence_routes(app: FastAPI) -> None:
     wire(app)
-
-
-def _problems(driver: WebDriver, page: str) -> list[str]:
-    found = [f"{page}: loaded {url} from another origin" for url in foreign_requests(driver)]
-    violations = axe_violations(driver)
-    if violations:
-        found.append(describe_violations(page, violations))
-    return found
 
 
 def _upload(driver: WebDriver, site: LiveSite, tmp_path: Path, lang: str) -> None:
@@ -94,11 +84,11 @@ def test_evidence_pages_have_no_axe_violations(
 ) -> None:
     driver = browsers.get()
     _upload(driver, demo_site, tmp_path, lang)
-    problems = _problems(driver, f"evidence list ({lang})")
+    problems = page_problems(driver, f"evidence list ({lang})")
 
     click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "td form button"))
     image = driver.find_element(By.CSS_SELECTOR, "main figure img")
     assert driver.execute_script("return arguments[0].complete", image)
     assert image.get_property("naturalWidth") == 300
-    problems += _problems(driver, f"revealed image ({lang})")
+    problems += page_problems(driver, f"revealed image ({lang})")
     assert not problems, "\n".join(problems)

@@ -33,13 +33,11 @@ from tests.cases.test_report_pages import CODE_FORMAT, fast_receipt_hashing, wir
 from tests.web.browser import (
     Browsers,
     LiveSite,
-    axe_violations,
     browsers_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
     click_and_wait,
-    describe_violations,
-    foreign_requests,
     forget_cookies,
     live_site_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
+    page_problems,
     sign_in,
     submit,
     wait_for_path,
@@ -63,14 +61,6 @@ SENT_TOKENS: list[str | None] = []  # the one-time token of each report form sen
 def _report_routes(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     wire(app)
     fast_receipt_hashing(monkeypatch)
-
-
-def _problems(driver: WebDriver, page: str) -> list[str]:
-    found = [f"{page}: loaded {url} from another origin" for url in foreign_requests(driver)]
-    violations = axe_violations(driver)
-    if violations:
-        found.append(describe_violations(page, violations))
-    return found
 
 
 def _press_space(driver: WebDriver, selector: str) -> None:
@@ -139,7 +129,7 @@ def _ask(
     _sign_in_staff(driver, site, Role.REVIEWER, lang, languages=lang)
     wait_for_path(driver, "/staff")
     driver.get(site.url(f"/staff/queue?lang={lang}"))
-    problems = _problems(driver, f"reviewer queue ({lang})") if audit else []
+    problems = page_problems(driver, f"reviewer queue ({lang})") if audit else []
     link = driver.find_element(By.LINK_TEXT, reported.reference)
     click_and_wait(driver, link)
     wait_for_path(driver, f"/staff/cases/{reported.id}")
@@ -203,15 +193,15 @@ def test_report_pages_have_no_axe_violations(
 ) -> None:
     driver = browsers.get()
     driver.get(live_site.url(f"/report?lang={lang}"))
-    problems = _problems(driver, f"report form ({lang})")
+    problems = page_problems(driver, f"report form ({lang})")
 
     submit(driver)  # empty: every problem shown next to its field
     assert driver.find_elements(By.CSS_SELECTOR, "[aria-invalid=true]")
-    problems += _problems(driver, f"report form with errors ({lang})")
+    problems += page_problems(driver, f"report form with errors ({lang})")
 
     code = _send_report(driver, live_site, lang)
     spent = SENT_TOKENS[-1]
-    problems += _problems(driver, f"receipt ({lang})")
+    problems += page_problems(driver, f"receipt ({lang})")
 
     # the same form sent twice (what reloading the receipt does): a page that says so, no code
     driver.get(live_site.url(f"/report?lang={lang}"))
@@ -222,21 +212,21 @@ def test_report_pages_have_no_axe_violations(
     submit(driver)
     assert not driver.find_elements(By.ID, "receipt-code")
     assert driver.find_element(By.CSS_SELECTOR, "main .notice[role=status]").is_displayed()
-    problems += _problems(driver, f"report already received ({lang})")
+    problems += page_problems(driver, f"report already received ({lang})")
 
     driver.get(live_site.url(f"/report/status?lang={lang}"))
-    problems += _problems(driver, f"status form ({lang})")
+    problems += page_problems(driver, f"status form ({lang})")
     driver.find_element(By.ID, "code").send_keys("AAAA-AAAA-AAAA-AAAA-AAAA")
     submit(driver)
-    problems += _problems(driver, f"status form with a wrong code ({lang})")
+    problems += page_problems(driver, f"status form with a wrong code ({lang})")
 
     _, queue_problems = _ask(driver, live_site, lang, audit=True)
     problems += queue_problems
     _open_status(driver, live_site, lang, code)
-    problems += _problems(driver, f"status page ({lang})")
+    problems += page_problems(driver, f"status page ({lang})")
     driver.find_element(By.ID, "answer").send_keys(ANSWER[lang])
     submit(driver)
-    problems += _problems(driver, f"status page after an answer ({lang})")
+    problems += page_problems(driver, f"status page after an answer ({lang})")
     assert not problems, "\n".join(problems)
 
 
@@ -281,7 +271,7 @@ def test_a_partner_reports_for_a_defender_without_javascript(
     axe_driver = browsers.get()
     _sign_in_staff(axe_driver, live_site, Role.PARTNER, lang, organisation_id=organisation_id)
     axe_driver.get(live_site.url(f"/portal/report?lang={lang}"))
-    problems = _problems(axe_driver, f"partner report form ({lang})")
+    problems = page_problems(axe_driver, f"partner report form ({lang})")
     submit(axe_driver)
-    problems += _problems(axe_driver, f"partner report form with errors ({lang})")
+    problems += page_problems(axe_driver, f"partner report form with errors ({lang})")
     assert not problems, "\n".join(problems)

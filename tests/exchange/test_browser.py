@@ -15,13 +15,11 @@ from tests.exchange.bundles import EAGLE, RCS, feed
 from tests.web.browser import (
     Browsers,
     LiveSite,
-    axe_violations,
     browsers_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
     click_and_wait,
     demo_site_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
-    describe_violations,
-    foreign_requests,
     live_site_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
+    page_problems,
     pass_two_factor,
     sign_in,
     wait_for_path,
@@ -30,17 +28,6 @@ from tests.web.browser import (
 LEAD = "lead@demo.hrdshield.test"
 AUDITOR = "auditor@demo.hrdshield.test"
 PAGE = "/staff/indicators"
-
-
-def _problems(driver: WebDriver, page: str, lang: str) -> list[str]:
-    found = []
-    if driver.execute_script("return document.documentElement.lang") != lang:
-        found.append(f"{page}: not in {lang}")
-    found += [f"{page}: loaded {url} from another origin" for url in foreign_requests(driver)]
-    violations = axe_violations(driver)
-    if violations:
-        found.append(describe_violations(page, violations))
-    return found
 
 
 def _sign_in(driver: WebDriver, site: LiveSite, email: str, lang: str) -> None:
@@ -81,17 +68,17 @@ def test_the_indicator_page_has_no_axe_violations(
     driver = browsers.get()
     _sign_in(driver, demo_site, LEAD, lang)
     driver.get(demo_site.url(f"{PAGE}?lang={lang}"))
-    problems = _problems(driver, f"{PAGE} empty ({lang})", lang)
+    problems = page_problems(driver, f"{PAGE} empty ({lang})", lang)
 
     _import(driver, demo_site, feed(EAGLE), lang)
     driver.find_element(By.CSS_SELECTOR, "main .notice[role=status]")
-    problems += _problems(driver, f"{PAGE} after an import ({lang})", lang)
+    problems += page_problems(driver, f"{PAGE} after an import ({lang})", lang)
 
     broken = tmp_path / "broken.stix2"
     broken.write_text("this is not a bundle", encoding="utf-8")
     _import(driver, demo_site, broken, lang)
     driver.find_element(By.CSS_SELECTOR, "main p.error[role=alert]")
-    problems += _problems(driver, f"{PAGE} after a refused bundle ({lang})", lang)
+    problems += page_problems(driver, f"{PAGE} after a refused bundle ({lang})", lang)
 
     if lang == "ar":
         assert driver.execute_script("return document.documentElement.dir") == "rtl"
@@ -105,4 +92,4 @@ def test_an_auditor_reads_the_page_without_the_form(
     _sign_in(driver, demo_site, AUDITOR, "ar")
     driver.get(demo_site.url(f"{PAGE}?lang=ar"))
     assert driver.find_elements(By.ID, "bundle-file") == []
-    assert not _problems(driver, f"{PAGE} as auditor (ar)", "ar")
+    assert not page_problems(driver, f"{PAGE} as auditor (ar)", "ar")

@@ -295,6 +295,20 @@ def describe_violations(page: str, violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def page_problems(driver: WebDriver, page: str, lang: str | None = None) -> list[str]:
+    """Return what is wrong with the page shown: its language, other origins, axe violations."""
+    problems = []
+    if lang is not None:
+        shown_lang = driver.execute_script("return document.documentElement.lang")
+        if shown_lang != lang:
+            problems.append(f"{page}: the page is in {shown_lang!r}, not {lang!r}")
+    problems += [f"{page}: loaded {url} from another origin" for url in foreign_requests(driver)]
+    violations = axe_violations(driver)
+    if violations:
+        problems.append(describe_violations(page, violations))
+    return problems
+
+
 def a_defender_id(site: LiveSite) -> str:
     """Return the id of a demo defender, one waiting for verification if there is one."""
     with site.session_factory() as session:

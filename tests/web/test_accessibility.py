@@ -32,10 +32,9 @@ from tests.web.browser import (
     browsers_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
     click_and_wait,
     demo_site_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
-    describe_violations,
-    foreign_requests,
     forget_cookies,
     live_site_fixture,  # noqa: F401  (imported so that pytest finds the fixture here)
+    page_problems,
     pass_two_factor,
     sign_in,
     submit,
@@ -90,15 +89,7 @@ def audit(driver: WebDriver, page: str, expected_path: str, lang: str) -> list[s
     """Return the problems on the page the browser shows: wrong page, other origins, axe."""
     if urlsplit(driver.current_url).path != expected_path:
         return [f"{page}: expected {expected_path}, the browser is at {driver.current_url}"]
-    problems = []
-    shown_lang = driver.execute_script("return document.documentElement.lang")
-    if shown_lang != lang:
-        problems.append(f"{page}: the page is in {shown_lang!r}, not {lang!r}")
-    problems += [f"{page}: loaded {url} from another origin" for url in foreign_requests(driver)]
-    violations = axe_violations(driver)
-    if violations:
-        problems.append(describe_violations(page, violations))
-    return problems
+    return page_problems(driver, page, lang)
 
 
 def audit_url(driver: WebDriver, site: LiveSite, path: str, lang: str, who: str = "") -> list[str]:
